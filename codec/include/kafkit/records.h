@@ -1,0 +1,198 @@
+/*
+ * kafkit codec: record batches (magic 2) and legacy message sets (magic 0/1).
+ *
+ * Builder: append records into one batch, encoded in place as they come
+ * (payload copied once), then seal: lengths, compression, CRC. Iterator:
+ * walk the batches of a `records` blob (Produce/Fetch), verify each CRC,
+ * decompress, and walk the records, returning slices into the blob or into
+ * the iterator's decompression buffer.
+ *
+ * Threading: a builder or iterator belongs to one thread at a time.
+ */
+#ifndef KAFKIT_RECORDS_H
+#define KAFKIT_RECORDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kafkit/buf.h"
+#include "kafkit/compress.h"
+#include "kafkit/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* RecordBatch v2 attribute bits. */
+#define KC_ATTR_CODEC_MASK 0x07
+#define KC_ATTR_LOG_APPEND_TIME 0x08
+#define KC_ATTR_TRANSACTIONAL 0x10
+#define KC_ATTR_CONTROL 0x20
+#define KC_ATTR_DELETE_HORIZON 0x40
+/* Size of the RecordBatch v2 header up to and including recordsCount. */
+#define KC_BATCH_V2_HEADER_SIZE 61
+/* Legacy message: offset + message_size prefix. */
+#define KC_LEGACY_LOG_OVERHEAD 12
+
+/* One record header (key must not be null). */
+typedef struct kc_rec_header {
+	kc_str key;
+	kc_bytes value;
+} kc_rec_header;
+
+/* ---- builder ------------------------------------------------------------ */
+
+typedef struct kc_batch_config {
+	int magic;             /* 2, or 1/0 for a legacy message set */
+	int codec;             /* kc_codec; zstd only with magic 2 */
+	int level;             /* KC_LEVEL_DEFAULT or a codec level */
+	int64_t base_offset;   /* 0 from producers */
+	int32_t partition_leader_epoch; /* -1 from producers */
+	int64_t producer_id;   /* -1 when not idempotent */
+	int16_t producer_epoch;
+	int32_t base_sequence;
+	bool transactional;
+	bool log_append_time;  /* timestampType bit */
+} kc_batch_config;
+
+/* Defaults a plain producer uses: magic 2, no codec, base offset 0,
+ * leader epoch -1, producer id/epoch/sequence -1. */
+void kc_batch_config_default(kc_batch_config *cfg);
+
+struct kc_record_header; /* generated (kafkit/messages.h) */
+
+/* Builds one batch. Fields are private. */
+typedef struct kc_batch_builder {
+	kc_batch_config cfg;
+	kc_writer w;          /* the batch as it is built, then as sealed */
+	kc_wslot header;      /* v2: the 61-byte header, filled at seal */
+	int32_t count;
+	int64_t base_timestamp;
+	int64_t max_timestamp;
+	size_t raw_len;       /* uncompressed size, kept once sealed */
+	struct kc_record_header *hdrs; /* v2: headers handed to the encoder */
+	size_t hdrs_cap;
+	bool is_sealed;
+} kc_batch_builder;
+
+/* Start an empty batch. Errors: KC_ERR_INVALID_ARG (magic not 0-2, codec
+ * unknown, zstd with magic < 2). The builder holds no memory until the
+ * first append. */
+kc_err kc_batch_builder_init(kc_batch_builder *b, const kc_batch_config *cfg);
+
+/* Append one record. timestamp in ms (-1 = none for magic 1/2 ... producers
+ * normally pass the current time). key/value may be null (len -1).
+ * Headers exist only in magic 2; passing any with magic 0/1 is
+ * KC_ERR_INVALID_ARG. Errors: KC_ERR_NOMEM, KC_ERR_INVALID_ARG (sealed). */
+kc_err kc_batch_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
+		       kc_bytes value, const kc_rec_header *headers,
+		       size_t nheaders);
+
+/* Records appended so far. */
+int32_t kc_batch_count(const kc_batch_builder *b);
+
+/* Uncompressed bytes so far (what batch.size limits compare with). */
+size_t kc_batch_bytes(const kc_batch_builder *b);
+
+/* Bytes the record would add to this batch, uncompressed. */
+size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
+			    kc_bytes key, kc_bytes value,
+			    const kc_rec_header *headers, size_t nheaders);
+
+/* Finish the batch: compress the records if a codec is set, write the
+ * header with lengths and the CRC. *out stays valid until the builder is
+ * reset or freed. Errors: KC_ERR_NOMEM, KC_ERR_COMPRESS. Sealing twice
+ * returns the same bytes. */
+kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len);
+
+/* Start over with the same config (keeps memory for reuse). */
+void kc_batch_builder_reset(kc_batch_builder *b);
+void kc_batch_builder_free(kc_batch_builder *b);
+
+/* ---- iterator ----------------------------------------------------------- */
+
+/* What the iterator knows about the current batch (for legacy formats: the
+ * current top-level message, which is a wrapper when codec != 0). */
+typedef struct kc_batch_info {
+	int magic;
+	int codec;
+	int64_t base_offset;     /* v2 baseOffset; legacy: first record's offset */
+	int64_t last_offset;     /* offset of the last record */
+	int32_t batch_length;    /* v2 batchLength; legacy: message_size */
+	int32_t partition_leader_epoch; /* v2 only, else -1 */
+	int16_t attributes;
+	int32_t last_offset_delta;
+	int64_t base_timestamp;
+	int64_t max_timestamp;
+	int64_t producer_id;
+	int16_t producer_epoch;
+	int32_t base_sequence;
+	int32_t records_count;   /* v2 recordsCount; legacy: records found */
+	uint32_t crc;            /* stored CRC */
+	bool crc_ok;             /* computed CRC matches */
+	size_t offset;           /* byte offset of the batch in the blob */
+	size_t wire_size;        /* bytes the batch occupies in the blob */
+	size_t uncompressed_size;/* bytes of the records once decompressed */
+} kc_batch_info;
+
+/* One record; slices valid until the next call on the iterator. */
+typedef struct kc_record_view {
+	int64_t offset;
+	int64_t timestamp;       /* -1 when magic 0 */
+	int8_t attributes;
+	kc_bytes key;
+	kc_bytes value;
+	const kc_rec_header *headers;
+	int32_t headers_count;
+} kc_record_view;
+
+/* Iterator flags. */
+#define KC_ITER_CRC_LENIENT 1u /* report crc_ok=false and keep going */
+#define KC_ITER_STRICT_END 2u  /* a partial trailing batch is an error
+                                  (Produce); default: ignore it (Fetch) */
+
+typedef struct kc_records_iter {
+	kc_reader r;             /* over the whole blob */
+	kc_decode_error *err;
+	unsigned flags;
+	size_t max_decompressed; /* cap per batch; callers may lower it */
+	kc_err failed;           /* sticky: every call after an error returns it */
+	kc_batch_info cur;
+	kc_reader recs;          /* over the current batch's (decompressed) records */
+	int32_t recs_left;       /* records still to read in this batch */
+	int32_t prev_delta;      /* v2: offsetDelta of the previous record */
+	int64_t legacy_delta;    /* legacy wrappers: absolute - relative offset */
+	uint8_t *inflated;       /* decompressed records of the current batch */
+	kc_arena arena;          /* header arrays of the current record */
+	kc_rec_header *hdrs;     /* header array reused across records */
+	int32_t hdrs_cap;
+	bool single_pending;     /* legacy uncompressed: the one record to give */
+	bool truncated_tail;     /* a partial batch ended the blob */
+	bool in_compressed;      /* recs reads decompressed bytes */
+} kc_records_iter;
+
+/* Iterate over a records blob (one or more batches or messages, any magic,
+ * as found in Produce and Fetch). err must not be NULL. */
+void kc_records_iter_init(kc_records_iter *it, const void *p, size_t n,
+			  unsigned flags, kc_decode_error *err);
+
+/* Move to the next batch: 1 = got one (info filled), 0 = no more, or a
+ * negative kc_err (details in *err): KC_ERR_TRUNCATED, KC_ERR_BAD_LENGTH,
+ * KC_ERR_BAD_MAGIC, KC_ERR_CRC (unless lenient), KC_ERR_UNSUPPORTED_CODEC,
+ * KC_ERR_DECOMPRESS, KC_ERR_TOO_LARGE, KC_ERR_NOMEM. A partial trailing
+ * batch ends the walk with 0 and sets it->truncated_tail (an error with
+ * KC_ITER_STRICT_END). Skips records of the previous batch not read. */
+int kc_records_next_batch(kc_records_iter *it, kc_batch_info *info);
+
+/* Next record of the current batch: 1 = got one, 0 = batch done, or a
+ * negative kc_err (KC_ERR_TRUNCATED, KC_ERR_BAD_LENGTH, KC_ERR_VARINT,
+ * KC_ERR_BAD_COUNT, KC_ERR_NOMEM, KC_ERR_TRAILING). */
+int kc_records_next(kc_records_iter *it, kc_record_view *rec);
+
+/* Release the iterator's buffers. */
+void kc_records_iter_free(kc_records_iter *it);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
