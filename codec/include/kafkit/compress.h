@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kafkit/buf.h"
 #include "kafkit/err.h"
 
 #ifdef __cplusplus
@@ -44,21 +45,38 @@ const char *kc_codec_name(int codec);
 int kc_codec_parse(const char *name);
 
 /* Compress n bytes at src with `codec` at `level` (KC_LEVEL_DEFAULT for the
- * codec's default). Output formats: gzip = one RFC 1952 member; snappy =
- * xerial framing with 32 KiB blocks (or raw, with the flag); lz4 = one LZ4
- * frame, independent 64 KiB blocks; zstd = one frame.
- * Returns KC_OK with *out (kc_free it) and *out_len, or
- * KC_ERR_UNSUPPORTED_CODEC, KC_ERR_COMPRESS, KC_ERR_NOMEM. */
+ * codec's default). Output formats: none = a copy; gzip = one RFC 1952
+ * member; snappy = xerial framing with 32 KiB blocks (or raw, with the
+ * flag); lz4 = one LZ4 frame as Java writes it (FLG 0x60, BD 0x40:
+ * independent 64 KiB blocks, no checksums, no content size); zstd = one
+ * frame with its content size.
+ * Levels are Kafka's ranges: gzip 1..9, lz4 1..17 (1-2 fast, 3+ HC),
+ * zstd ZSTD_minCLevel()..22; snappy and none ignore the level.
+ * Preconditions: out and out_len non-NULL; src non-NULL when n > 0.
+ * Returns KC_OK with *out (kc_free it; non-NULL) and *out_len, or
+ * KC_ERR_UNSUPPORTED_CODEC, KC_ERR_INVALID_ARG (level out of range or a
+ * NULL pointer), KC_ERR_COMPRESS (e.g. raw snappy of more than 4 GiB),
+ * KC_ERR_NOMEM; *out is untouched on error. Any thread. */
 kc_err kc_compress(int codec, int level, unsigned flags, const void *src,
 		   size_t n, uint8_t **out, size_t *out_len);
 
-/* Decompress n bytes at src. Accepts: gzip (one or more members), snappy
- * xerial framing or one raw block, lz4 frames (block checksums verified),
- * zstd frames. Output larger than max_out fails with KC_ERR_TOO_LARGE
- * before more than max_out bytes are held (bomb protection).
+/* Decompress n bytes at src. Accepts: none (a copy); gzip (one or more
+ * members; zlib-wrapped too); snappy xerial framing (any version/compat
+ * values) or one raw block; one lz4 frame (block and content checksums
+ * verified when present); zstd frames (one or more, skippable frames
+ * skipped). After a complete stream, as Kafka's Java client does: gzip
+ * ignores bytes that do not start another member (1f 8b 08), lz4 ignores
+ * everything after the frame's end mark, zstd and snappy fail on them.
+ * Output larger than max_out fails with KC_ERR_TOO_LARGE, and no more
+ * than max_out output bytes are ever held (bomb protection); output of
+ * exactly max_out bytes succeeds. zstd's working memory also includes
+ * the frame's window, at most 128 MiB (larger windows: KC_ERR_TOO_LARGE).
+ * Preconditions: out and out_len non-NULL; src non-NULL when n > 0.
  * Returns KC_OK with *out (kc_free it; non-NULL even for 0 bytes) and
- * *out_len, or KC_ERR_UNSUPPORTED_CODEC, KC_ERR_DECOMPRESS,
- * KC_ERR_TOO_LARGE, KC_ERR_NOMEM. */
+ * *out_len, or KC_ERR_UNSUPPORTED_CODEC, KC_ERR_INVALID_ARG (a NULL
+ * pointer), KC_ERR_DECOMPRESS (corrupt or truncated input, including
+ * empty input for a codec other than none), KC_ERR_TOO_LARGE,
+ * KC_ERR_NOMEM; *out is untouched on error. Any thread. */
 kc_err kc_decompress(int codec, unsigned flags, const void *src, size_t n,
 		     size_t max_out, uint8_t **out, size_t *out_len);
 

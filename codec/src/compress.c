@@ -1,0 +1,190 @@
+/*
+ * Compression dispatch, codec names, and the capped output buffer that
+ * every decoder shares (the decompression-bomb guard).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "buf_int.h"
+#include "compress_int.h"
+
+/* Below this much unused space a finished buffer is not worth a realloc. */
+#define TRIM_SLACK 4096
+/* Smallest capacity a grown output buffer jumps to. */
+#define GROW_MIN 4096
+
+static const char *const codec_names[] = {"none", "gzip", "snappy", "lz4",
+					  "zstd"};
+
+const char *kc_codec_name(int codec)
+{
+	if (codec < 0 || codec >= (int)(sizeof codec_names / sizeof *codec_names))
+		return "?";
+	return codec_names[codec];
+}
+
+int kc_codec_parse(const char *name)
+{
+	if (!name)
+		return -1;
+	/* Case-insensitive, as Kafka's config validation of
+	 * compression.type is. */
+	for (int i = 0; i < (int)(sizeof codec_names / sizeof *codec_names); i++)
+		if (strcasecmp(name, codec_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+void *kc__lib_alloc(void *opaque, size_t n)
+{
+	(void)opaque;
+	return kc__malloc(n);
+}
+
+void kc__lib_free(void *opaque, void *p)
+{
+	(void)opaque;
+	kc__free(p);
+}
+
+uint8_t *kc__shrink(uint8_t *buf, size_t len, size_t cap)
+{
+	if (cap - len < TRIM_SLACK)
+		return buf;
+	uint8_t *t = kc__realloc(buf, len);
+	return t ? t : buf;
+}
+
+kc_err kc__outbuf_init(kc__outbuf *ob, size_t max, size_t hint)
+{
+	ob->len = 0;
+	ob->max = max;
+	ob->cap = hint < max ? hint : max;
+	ob->probing = 0;
+	ob->buf = kc__malloc(ob->cap);
+	return ob->buf ? KC_OK : KC_ERR_NOMEM;
+}
+
+static kc_err outbuf_grow_to(kc__outbuf *ob, size_t cap)
+{
+	uint8_t *b = kc__realloc(ob->buf, cap);
+	if (!b)
+		return KC_ERR_NOMEM;
+	ob->buf = b;
+	ob->cap = cap;
+	return KC_OK;
+}
+
+/* Next capacity: double, at least GROW_MIN, never past max. */
+static size_t next_cap(const kc__outbuf *ob)
+{
+	size_t c = ob->cap < ob->max / 2 ? 2 * ob->cap : ob->max;
+	if (c < GROW_MIN)
+		c = ob->max < GROW_MIN ? ob->max : GROW_MIN;
+	return c;
+}
+
+kc_err kc__outbuf_space(kc__outbuf *ob, uint8_t **p, size_t *avail)
+{
+	if (ob->len == ob->cap && ob->cap < ob->max)
+		KC__TRY(outbuf_grow_to(ob, next_cap(ob)));
+	if (ob->len < ob->cap) {
+		ob->probing = 0;
+		*p = ob->buf + ob->len;
+		*avail = ob->cap - ob->len;
+	} else {
+		ob->probing = 1;
+		*p = &ob->probe;
+		*avail = 1;
+	}
+	return KC_OK;
+}
+
+kc_err kc__outbuf_commit(kc__outbuf *ob, size_t produced)
+{
+	if (ob->probing)
+		return produced ? KC_ERR_TOO_LARGE : KC_OK;
+	ob->len += produced;
+	return KC_OK;
+}
+
+kc_err kc__outbuf_reserve(kc__outbuf *ob, size_t need)
+{
+	if (need > ob->max - ob->len)
+		return KC_ERR_TOO_LARGE;
+	if (need <= ob->cap - ob->len)
+		return KC_OK;
+	size_t c = next_cap(ob);
+	return outbuf_grow_to(ob, c > ob->len + need ? c : ob->len + need);
+}
+
+void kc__outbuf_finish(kc__outbuf *ob, uint8_t **out, size_t *out_len)
+{
+	*out = kc__shrink(ob->buf, ob->len, ob->cap);
+	*out_len = ob->len;
+	ob->buf = NULL;
+}
+
+void kc__outbuf_free(kc__outbuf *ob)
+{
+	kc__free(ob->buf);
+	ob->buf = NULL;
+}
+
+/* Codec 0 copies, so callers may treat every attribute value alike. */
+static kc_err copy_out(const uint8_t *src, size_t n, uint8_t **out,
+		       size_t *out_len)
+{
+	uint8_t *b = kc__malloc(n);
+	if (!b)
+		return KC_ERR_NOMEM;
+	if (n)
+		memcpy(b, src, n);
+	*out = b;
+	*out_len = n;
+	return KC_OK;
+}
+
+kc_err kc_compress(int codec, int level, unsigned flags, const void *src,
+		   size_t n, uint8_t **out, size_t *out_len)
+{
+	if (!out || !out_len || (!src && n))
+		return KC_ERR_INVALID_ARG;
+	switch (codec) {
+	case KC_CODEC_NONE:
+		return copy_out(src, n, out, out_len);
+	case KC_CODEC_GZIP:
+		return kc__gzip_compress(level, src, n, out, out_len);
+	case KC_CODEC_SNAPPY:
+		return kc__snappy_compress(flags, src, n, out, out_len);
+	case KC_CODEC_LZ4:
+		return kc__lz4_compress(level, flags, src, n, out, out_len);
+	case KC_CODEC_ZSTD:
+		return kc__zstd_compress(level, src, n, out, out_len);
+	default:
+		return KC_ERR_UNSUPPORTED_CODEC;
+	}
+}
+
+kc_err kc_decompress(int codec, unsigned flags, const void *src, size_t n,
+		     size_t max_out, uint8_t **out, size_t *out_len)
+{
+	if (!out || !out_len || (!src && n))
+		return KC_ERR_INVALID_ARG;
+	switch (codec) {
+	case KC_CODEC_NONE:
+		if (n > max_out)
+			return KC_ERR_TOO_LARGE;
+		return copy_out(src, n, out, out_len);
+	case KC_CODEC_GZIP:
+		return kc__gzip_decompress(src, n, max_out, out, out_len);
+	case KC_CODEC_SNAPPY:
+		return kc__snappy_decompress(src, n, max_out, out, out_len);
+	case KC_CODEC_LZ4:
+		return kc__lz4_decompress(flags, src, n, max_out, out, out_len);
+	case KC_CODEC_ZSTD:
+		return kc__zstd_decompress(src, n, max_out, out, out_len);
+	default:
+		return KC_ERR_UNSUPPORTED_CODEC;
+	}
+}

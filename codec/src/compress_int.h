@@ -1,0 +1,98 @@
+/*
+ * Internal interface between the compression dispatcher (compress.c) and
+ * the codec files (compress_<codec>.c). Not installed.
+ */
+#ifndef KAFKIT_COMPRESS_INT_H
+#define KAFKIT_COMPRESS_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafkit/compress.h"
+
+/* Growable decompression output that never holds more than `max` bytes.
+ *
+ * Streaming decoders ask for space, run the library, and commit what it
+ * wrote. Once `max` bytes are held, the space handed out is the one-byte
+ * `probe`: a decoder that still writes a byte there has more output than
+ * the cap allows, and the commit fails with KC_ERR_TOO_LARGE. So a bomb
+ * is stopped without ever holding max+1 bytes, and output of exactly
+ * `max` bytes still succeeds. */
+typedef struct kc__outbuf {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	size_t max;
+	int probing;
+	uint8_t probe;
+} kc__outbuf;
+
+/* Allocate the first min(hint, max) bytes (a 1-byte block when that is
+ * 0, so a finished empty output is still non-NULL).
+ * Returns KC_OK or KC_ERR_NOMEM. Any thread; `ob` is the caller's. */
+kc_err kc__outbuf_init(kc__outbuf *ob, size_t max, size_t hint);
+
+/* Point *p at writable space of *avail >= 1 bytes: free room in the
+ * buffer (grown geometrically up to max), or the probe byte when max
+ * bytes are already held. Returns KC_OK or KC_ERR_NOMEM. */
+kc_err kc__outbuf_space(kc__outbuf *ob, uint8_t **p, size_t *avail);
+
+/* Account for `produced` bytes written at the last kc__outbuf_space().
+ * Returns KC_OK, or KC_ERR_TOO_LARGE when they went to the probe. */
+kc_err kc__outbuf_commit(kc__outbuf *ob, size_t produced);
+
+/* Make room for `need` more bytes at buf + len (for decoders that know a
+ * block's size before decoding it). Returns KC_OK, KC_ERR_TOO_LARGE when
+ * len + need > max (checked before allocating), or KC_ERR_NOMEM. */
+kc_err kc__outbuf_reserve(kc__outbuf *ob, size_t need);
+
+/* Hand the buffer to the caller (trimmed when much is unused); `ob` no
+ * longer owns it. Cannot fail. */
+void kc__outbuf_finish(kc__outbuf *ob, uint8_t **out, size_t *out_len);
+
+/* Free the buffer of an abandoned decode. */
+void kc__outbuf_free(kc__outbuf *ob);
+
+/* Give back the unused tail of a `cap`-byte compressor output holding
+ * `len` bytes; keeps the block as it is if the allocator refuses. */
+uint8_t *kc__shrink(uint8_t *buf, size_t len, size_t cap);
+
+/* Allocation callbacks in the shape liblz4's LZ4F_CustomMem and
+ * libzstd's ZSTD_customMem expect, routed to kc__malloc/kc__free so the
+ * libraries' working memory obeys kc_set_allocator() too. */
+void *kc__lib_alloc(void *opaque, size_t n);
+void kc__lib_free(void *opaque, void *p);
+
+/* Codec entry points behind kc_compress()/kc_decompress(). Arguments are
+ * already checked (out pointers non-NULL, src non-NULL when n > 0); each
+ * validates its own level range (KC_ERR_INVALID_ARG) and returns the
+ * error codes documented in kafkit/compress.h. */
+kc_err kc__gzip_compress(int level, const uint8_t *src, size_t n,
+			 uint8_t **out, size_t *out_len);
+kc_err kc__gzip_decompress(const uint8_t *src, size_t n, size_t max_out,
+			   uint8_t **out, size_t *out_len);
+
+kc_err kc__snappy_compress(unsigned flags, const uint8_t *src, size_t n,
+			   uint8_t **out, size_t *out_len);
+kc_err kc__snappy_decompress(const uint8_t *src, size_t n, size_t max_out,
+			     uint8_t **out, size_t *out_len);
+
+kc_err kc__lz4_compress(int level, unsigned flags, const uint8_t *src,
+			size_t n, uint8_t **out, size_t *out_len);
+kc_err kc__lz4_decompress(unsigned flags, const uint8_t *src, size_t n,
+			  size_t max_out, uint8_t **out, size_t *out_len);
+
+kc_err kc__zstd_compress(int level, const uint8_t *src, size_t n,
+			 uint8_t **out, size_t *out_len);
+kc_err kc__zstd_decompress(const uint8_t *src, size_t n, size_t max_out,
+			   uint8_t **out, size_t *out_len);
+
+/* First output allocation for a decoder with no better idea of the
+ * output size: a few times the input, as record data usually compresses
+ * 2-5x; the buffer doubles from there. */
+static inline size_t kc__outbuf_guess(size_t n)
+{
+	return n > SIZE_MAX / 4 ? SIZE_MAX : 4 * n + 256;
+}
+
+#endif
