@@ -8,6 +8,8 @@
 #include "kafkit/compress.h"
 #include "kafkit/crc.h"
 #include "kafkit/err.h"
+#include "kafkit/messages.h"
+#include "kafkit/protocol.h"
 #include "kafkit/records.h"
 
 #endif

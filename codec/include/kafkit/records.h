@@ -75,15 +75,22 @@ typedef struct kc_batch_builder {
 	bool is_sealed;
 } kc_batch_builder;
 
-/* Start an empty batch. Errors: KC_ERR_INVALID_ARG (magic not 0-2, codec
- * unknown, zstd with magic < 2). The builder holds no memory until the
- * first append. */
+/* Start an empty batch. Legacy magic 0/1: messages get offsets
+ * base_offset + index (relative 0..n-1 inside a magic-1 wrapper), and a
+ * codec wraps them at seal in one message at offset base_offset + n - 1.
+ * The builder holds no memory until the first append; freeing it is safe
+ * even after a failed init. Errors: KC_ERR_INVALID_ARG (magic not 0-2, codec
+ * unknown, zstd with magic < 2). */
 kc_err kc_batch_builder_init(kc_batch_builder *b, const kc_batch_config *cfg);
 
-/* Append one record. timestamp in ms (-1 = none for magic 1/2 ... producers
- * normally pass the current time). key/value may be null (len -1).
- * Headers exist only in magic 2; passing any with magic 0/1 is
- * KC_ERR_INVALID_ARG. Errors: KC_ERR_NOMEM, KC_ERR_INVALID_ARG (sealed). */
+/* Append one record, encoded in place (key, value and headers are copied
+ * now; the caller's buffers may be reused on return). timestamp in ms
+ * (-1 = none; ignored by magic 0). key/value may be null (len -1); header
+ * keys may not. Headers exist only in magic 2. A failed append leaves the
+ * batch as it was, so it can still be sealed. Errors: KC_ERR_NOMEM,
+ * KC_ERR_TOO_LARGE (the batch would pass 2 GiB), KC_ERR_INVALID_ARG
+ * (sealed, INT32_MAX records, a length < -1, a null header key, headers
+ * with magic 0/1, nheaders > 0 with headers NULL). */
 kc_err kc_batch_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
 		       kc_bytes value, const kc_rec_header *headers,
 		       size_t nheaders);
@@ -91,22 +98,30 @@ kc_err kc_batch_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
 /* Records appended so far. */
 int32_t kc_batch_count(const kc_batch_builder *b);
 
-/* Uncompressed bytes so far (what batch.size limits compare with). */
+/* Uncompressed bytes so far, v2 header included (what batch.size limits
+ * compare with); after seal, still the uncompressed size. */
 size_t kc_batch_bytes(const kc_batch_builder *b);
 
-/* Bytes the record would add to this batch, uncompressed. */
+/* Bytes the record would add to kc_batch_bytes() if appended now (for the
+ * first v2 record, the 61-byte header too). Same arguments as append. */
 size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
 			    kc_bytes key, kc_bytes value,
 			    const kc_rec_header *headers, size_t nheaders);
 
-/* Finish the batch: compress the records if a codec is set, write the
- * header with lengths and the CRC. *out stays valid until the builder is
- * reset or freed. Errors: KC_ERR_NOMEM, KC_ERR_COMPRESS. Sealing twice
- * returns the same bytes. */
+/* Finish the batch: v2 fills the header (lastOffsetDelta = count - 1,
+ * baseTimestamp = first record's, maxTimestamp = max, CRC-32C last) after
+ * compressing the records region; legacy with a codec wraps the set. An
+ * empty v2 batch is a header (+ an empty compressed stream); an empty
+ * legacy set is 0 bytes. *out stays valid until the builder is reset or
+ * freed. Sealing twice returns the same bytes; a failed seal leaves the
+ * batch intact and may be retried. Errors: KC_ERR_NOMEM, KC_ERR_COMPRESS,
+ * KC_ERR_TOO_LARGE. */
 kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len);
 
-/* Start over with the same config (keeps memory for reuse). */
+/* Start over with the same config (keeps memory for reuse: an
+ * uncompressed batch then allocates nothing). */
 void kc_batch_builder_reset(kc_batch_builder *b);
+/* Release the builder's memory; it may be initialised again afterwards. */
 void kc_batch_builder_free(kc_batch_builder *b);
 
 /* ---- iterator ----------------------------------------------------------- */
@@ -166,27 +181,42 @@ typedef struct kc_records_iter {
 	kc_arena arena;          /* header arrays of the current record */
 	kc_rec_header *hdrs;     /* header array reused across records */
 	int32_t hdrs_cap;
-	bool single_pending;     /* legacy uncompressed: the one record to give */
+	kc_record_view single;   /* legacy uncompressed: the one record ... */
+	bool single_pending;     /* ... still to give */
 	bool truncated_tail;     /* a partial batch ended the blob */
 	bool in_compressed;      /* recs reads decompressed bytes */
 } kc_records_iter;
 
 /* Iterate over a records blob (one or more batches or messages, any magic,
- * as found in Produce and Fetch). err must not be NULL. */
+ * as found in Produce and Fetch). err must not be NULL. Allocates nothing;
+ * it->max_decompressed (default KC_DEFAULT_MAX_DECOMPRESSED) may be lowered
+ * before the first call. */
 void kc_records_iter_init(kc_records_iter *it, const void *p, size_t n,
 			  unsigned flags, kc_decode_error *err);
 
 /* Move to the next batch: 1 = got one (info filled), 0 = no more, or a
  * negative kc_err (details in *err): KC_ERR_TRUNCATED, KC_ERR_BAD_LENGTH,
- * KC_ERR_BAD_MAGIC, KC_ERR_CRC (unless lenient), KC_ERR_UNSUPPORTED_CODEC,
- * KC_ERR_DECOMPRESS, KC_ERR_TOO_LARGE, KC_ERR_NOMEM. A partial trailing
- * batch ends the walk with 0 and sets it->truncated_tail (an error with
- * KC_ITER_STRICT_END). Skips records of the previous batch not read. */
+ * KC_ERR_BAD_MAGIC, KC_ERR_CRC (unless lenient; inner legacy messages
+ * included), KC_ERR_UNSUPPORTED_CODEC, KC_ERR_DECOMPRESS, KC_ERR_TOO_LARGE,
+ * KC_ERR_NOMEM, KC_ERR_BAD_COUNT (recordsCount negative, above
+ * lastOffsetDelta + 1 or above what the bytes can hold), KC_ERR_BAD_VALUE
+ * (negative lastOffsetDelta), KC_ERR_NULL (legacy wrapper without value).
+ * A partial trailing batch ends the walk with 0 and sets
+ * it->truncated_tail (KC_ERR_TRUNCATED with KC_ITER_STRICT_END). Skips
+ * records of the previous batch not read. Errors are sticky: every later
+ * call returns the same one. Legacy wrappers are decompressed and their
+ * inner set's framing checked here, so info->records_count is exact. */
 int kc_records_next_batch(kc_records_iter *it, kc_batch_info *info);
 
 /* Next record of the current batch: 1 = got one, 0 = batch done, or a
  * negative kc_err (KC_ERR_TRUNCATED, KC_ERR_BAD_LENGTH, KC_ERR_VARINT,
- * KC_ERR_BAD_COUNT, KC_ERR_NOMEM, KC_ERR_TRAILING). */
+ * KC_ERR_BAD_COUNT (fewer records than recordsCount), KC_ERR_TRAILING
+ * (bytes after recordsCount records), KC_ERR_BAD_VALUE (offsetDelta not
+ * increasing or past lastOffsetDelta), KC_ERR_NULL, KC_ERR_CRC and
+ * KC_ERR_BAD_MAGIC (inner legacy messages), KC_ERR_UNSUPPORTED_CODEC (an
+ * inner legacy message compressed again), KC_ERR_NOMEM); sticky as above.
+ * Offsets are absolute; timestamps are the batch's maxTimestamp (v2) or
+ * the wrapper's (v1) under LogAppendTime. */
 int kc_records_next(kc_records_iter *it, kc_record_view *rec);
 
 /* Release the iterator's buffers. */

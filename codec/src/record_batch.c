@@ -1,0 +1,285 @@
+/*
+ * Batch builder, and its RecordBatch v2 (magic 2) format.
+ *
+ * v2 follows librdkafka's writer: the 61-byte header is reserved at the
+ * first append, each record is encoded in place by the generated
+ * kc_record_encode() as it comes (the payload's only copy), and seal fills
+ * the header, compresses the records region and computes the CRC-32C.
+ * Legacy message sets (magic 0/1) are in message_set.c.
+ */
+#include "buf_int.h"
+#include "kafkit/crc.h"
+#include "kafkit/messages.h"
+#include "records_int.h"
+
+/* Byte offsets of the v2 header fields (wire-format.md §6). */
+enum {
+	V2_BASE_OFFSET = 0,
+	V2_BATCH_LENGTH = 8,
+	V2_LEADER_EPOCH = 12,
+	V2_MAGIC = 16,
+	V2_CRC = 17,
+	V2_ATTRIBUTES = 21,
+	V2_LAST_OFFSET_DELTA = 23,
+	V2_BASE_TIMESTAMP = 27,
+	V2_MAX_TIMESTAMP = 35,
+	V2_PRODUCER_ID = 43,
+	V2_PRODUCER_EPOCH = 51,
+	V2_BASE_SEQUENCE = 53,
+	V2_RECORDS_COUNT = 57,
+};
+
+void kc_batch_config_default(kc_batch_config *cfg)
+{
+	*cfg = (kc_batch_config){
+		.magic = 2,
+		.codec = KC_CODEC_NONE,
+		.level = KC_LEVEL_DEFAULT,
+		.base_offset = 0,
+		.partition_leader_epoch = -1,
+		.producer_id = -1,
+		.producer_epoch = -1,
+		.base_sequence = -1,
+	};
+}
+
+kc_err kc_batch_builder_init(kc_batch_builder *b, const kc_batch_config *cfg)
+{
+	*b = (kc_batch_builder){0};
+	kc_writer_init(&b->w);
+	if (cfg->magic < 0 || cfg->magic > 2 || cfg->codec < KC_CODEC_NONE ||
+	    cfg->codec > KC_CODEC_ZSTD)
+		return KC_ERR_INVALID_ARG;
+	/* zstd exists only inside magic-2 batches (KIP-110). */
+	if (cfg->codec == KC_CODEC_ZSTD && cfg->magic < 2)
+		return KC_ERR_INVALID_ARG;
+	b->cfg = *cfg;
+	return KC_OK;
+}
+
+/* The generated encoder takes its own header type; both are {key, value}
+ * slices, converted here into a scratch array the builder keeps. */
+static kc_err v2_headers(kc_batch_builder *b, const kc_rec_header *h,
+			 size_t n, kc_record_header **out)
+{
+	if (n > b->hdrs_cap) {
+		if (n > SIZE_MAX / sizeof *b->hdrs)
+			return KC_ERR_NOMEM;
+		kc_record_header *p = kc__realloc(b->hdrs, n * sizeof *p);
+		if (!p)
+			return KC_ERR_NOMEM;
+		b->hdrs = p;
+		b->hdrs_cap = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		b->hdrs[i].key = h[i].key;
+		b->hdrs[i].value = h[i].value;
+	}
+	*out = b->hdrs;
+	return KC_OK;
+}
+
+static void v2_record(const kc_batch_builder *b, kc_record *rec,
+		      int64_t timestamp, kc_bytes key, kc_bytes value)
+{
+	int64_t base = b->count ? b->base_timestamp : timestamp;
+	*rec = (kc_record){
+		.attributes = 0,
+		.timestamp_delta = kc__sub_wrap(timestamp, base),
+		.offset_delta = b->count,
+		.key = key,
+		.value = value,
+	};
+}
+
+static kc_err v2_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
+			kc_bytes value, const kc_rec_header *headers,
+			size_t nheaders)
+{
+	kc_record rec;
+	v2_record(b, &rec, timestamp, key, value);
+	if (nheaders) {
+		if (nheaders > INT32_MAX)
+			return KC_ERR_INVALID_ARG;
+		KC__TRY(v2_headers(b, headers, nheaders, &rec.headers));
+		rec.headers_count = (int32_t)nheaders;
+	}
+	size_t mark = b->w.len;
+	if (b->count == 0)
+		b->header = kc_writer_reserve(&b->w, KC_BATCH_V2_HEADER_SIZE);
+	kc_err e = kc_record_encode(&b->w, &rec, 2);
+	if (e == KC_OK && b->w.len - 12 > INT32_MAX)
+		e = KC_ERR_TOO_LARGE; /* batchLength is an int32 */
+	if (e != KC_OK) {
+		/* Leave the batch as it was, so the caller can still seal it. */
+		b->w.len = mark;
+		b->w.err = KC_OK;
+		return e;
+	}
+	if (b->count == 0) {
+		b->base_timestamp = timestamp;
+		b->max_timestamp = timestamp;
+	} else if (timestamp > b->max_timestamp) {
+		b->max_timestamp = timestamp;
+	}
+	b->count++;
+	return KC_OK;
+}
+
+kc_err kc_batch_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
+		       kc_bytes value, const kc_rec_header *headers,
+		       size_t nheaders)
+{
+	if (b->is_sealed || b->count == INT32_MAX)
+		return KC_ERR_INVALID_ARG;
+	if (key.len < -1 || value.len < -1 || (nheaders && !headers))
+		return KC_ERR_INVALID_ARG;
+	for (size_t i = 0; i < nheaders; i++)
+		if (headers[i].key.len < 0 || headers[i].value.len < -1)
+			return KC_ERR_INVALID_ARG;
+	if (b->cfg.magic < 2) {
+		if (nheaders)
+			return KC_ERR_INVALID_ARG;
+		return kc__msgset_append(b, timestamp, key, value);
+	}
+	return v2_append(b, timestamp, key, value, headers, nheaders);
+}
+
+int32_t kc_batch_count(const kc_batch_builder *b)
+{
+	return b->count;
+}
+
+size_t kc_batch_bytes(const kc_batch_builder *b)
+{
+	return b->is_sealed ? b->raw_len : b->w.len;
+}
+
+size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
+			    kc_bytes key, kc_bytes value,
+			    const kc_rec_header *headers, size_t nheaders)
+{
+	if (b->cfg.magic < 2)
+		return kc__msgset_record_size(b, key, value);
+	kc_record rec;
+	v2_record(b, &rec, timestamp, key, value);
+	size_t n = kc_record_size(&rec, 2);
+	if (nheaders) {
+		/* Add the headers to the record body (n less its own length
+		 * prefix) one by one, with no array to convert; the count's
+		 * varint grows from the 1 byte of 0. */
+		size_t body = n - 1;
+		while (kc__varint_size((int32_t)body) + body != n)
+			body--;
+		body += kc__varint_size((int32_t)nheaders) - 1;
+		for (size_t i = 0; i < nheaders; i++) {
+			kc_record_header h = {headers[i].key, headers[i].value};
+			body += kc_record_header_size(&h, 2);
+		}
+		n = kc__varint_size((int32_t)body) + body;
+	}
+	return n + (b->count ? 0 : KC_BATCH_V2_HEADER_SIZE);
+}
+
+/* Compress the records region in place. On failure the records are left
+ * as they were so that the caller may retry. */
+static kc_err v2_compress(kc_batch_builder *b)
+{
+	kc_writer *w = &b->w;
+	size_t raw = w->len - KC_BATCH_V2_HEADER_SIZE;
+	uint8_t *out;
+	size_t n;
+	KC__TRY(kc_compress(b->cfg.codec, b->cfg.level, 0,
+			    w->buf + KC_BATCH_V2_HEADER_SIZE, raw, &out, &n));
+	if (n > raw && !kc_writer_space(w, n - raw)) {
+		kc__free(out);
+		w->err = KC_OK;
+		return KC_ERR_NOMEM;
+	}
+	if (n > (size_t)INT32_MAX - 49) {
+		kc__free(out);
+		return KC_ERR_TOO_LARGE;
+	}
+	memcpy(w->buf + KC_BATCH_V2_HEADER_SIZE, out, n);
+	w->len = KC_BATCH_V2_HEADER_SIZE + n;
+	kc__free(out);
+	return KC_OK;
+}
+
+static kc_err v2_seal(kc_batch_builder *b)
+{
+	const kc_batch_config *c = &b->cfg;
+	if (b->count == 0) {
+		/* Only once: a failed seal may be retried. */
+		if (b->w.len == 0)
+			b->header = kc_writer_reserve(&b->w,
+						      KC_BATCH_V2_HEADER_SIZE);
+		if (kc_writer_err(&b->w) != KC_OK) {
+			kc_writer_reset(&b->w);
+			return KC_ERR_NOMEM;
+		}
+		b->base_timestamp = -1;
+		b->max_timestamp = -1;
+	}
+	size_t raw_len = b->w.len;
+	if (c->codec != KC_CODEC_NONE)
+		KC__TRY(v2_compress(b));
+	int16_t attrs = (int16_t)(c->codec & KC_ATTR_CODEC_MASK);
+	if (c->transactional)
+		attrs |= KC_ATTR_TRANSACTIONAL;
+	if (c->log_append_time)
+		attrs |= KC_ATTR_LOG_APPEND_TIME;
+	uint8_t *h = b->w.buf + b->header.off;
+	size_t len = b->w.len - b->header.off;
+	kc__be64(h + V2_BASE_OFFSET, (uint64_t)c->base_offset);
+	kc__be32(h + V2_BATCH_LENGTH, (uint32_t)(len - 12));
+	kc__be32(h + V2_LEADER_EPOCH, (uint32_t)c->partition_leader_epoch);
+	h[V2_MAGIC] = 2;
+	kc__be16(h + V2_ATTRIBUTES, (uint16_t)attrs);
+	/* lastOffsetDelta: an empty batch keeps 0, as Kafka's own do. */
+	kc__be32(h + V2_LAST_OFFSET_DELTA,
+		 (uint32_t)(b->count ? b->count - 1 : 0));
+	kc__be64(h + V2_BASE_TIMESTAMP, (uint64_t)b->base_timestamp);
+	kc__be64(h + V2_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
+	kc__be64(h + V2_PRODUCER_ID, (uint64_t)c->producer_id);
+	kc__be16(h + V2_PRODUCER_EPOCH, (uint16_t)c->producer_epoch);
+	kc__be32(h + V2_BASE_SEQUENCE, (uint32_t)c->base_sequence);
+	kc__be32(h + V2_RECORDS_COUNT, (uint32_t)b->count);
+	/* crc: CRC-32C of attributes..end, so it goes last. */
+	kc__be32(h + V2_CRC, kc_crc32c(0, h + V2_ATTRIBUTES,
+				       len - V2_ATTRIBUTES));
+	b->raw_len = raw_len;
+	return KC_OK;
+}
+
+kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len)
+{
+	if (!b->is_sealed) {
+		kc_err e = b->cfg.magic < 2 ? kc__msgset_seal(b) : v2_seal(b);
+		if (e != KC_OK)
+			return e;
+		b->is_sealed = true;
+	}
+	/* An empty legacy set is zero bytes; still hand out a valid pointer. */
+	static const uint8_t empty[1];
+	*out = b->w.len ? b->w.buf : empty;
+	*len = b->w.len;
+	return KC_OK;
+}
+
+void kc_batch_builder_reset(kc_batch_builder *b)
+{
+	kc_writer_reset(&b->w);
+	b->count = 0;
+	b->raw_len = 0;
+	b->is_sealed = false;
+}
+
+void kc_batch_builder_free(kc_batch_builder *b)
+{
+	kc_writer_free(&b->w);
+	kc__free(b->hdrs);
+	b->hdrs = NULL;
+	b->hdrs_cap = 0;
+	kc_batch_builder_reset(b);
+}
