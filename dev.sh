@@ -12,7 +12,7 @@ BUILD=${BUILD:-build}
 # talk to (kafka-python and its codec modules, kcat, librdkafka, tshark).
 DEB_PACKAGES="meson ninja-build ragel gcc clang libclang-rt-14-dev pkg-config check
 zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev libpcap-dev
-python3 python3-kafka python3-lz4 python3-snappy python3-zstandard
+python3 python3-kafka python3-lz4 python3-snappy python3-zstandard python3-xxhash
 kcat librdkafka-dev tshark"
 
 deps() {
