@@ -51,16 +51,6 @@ static const struct {
 	{-1234567890101112LL, "ef8dd3c8a7b5b104"},
 };
 
-static void expect_written(kc_writer *w, const char *hex)
-{
-	size_t n;
-	uint8_t *want = th_hex(hex, &n);
-	ck_assert_int_eq(kc_writer_err(w), KC_OK);
-	ck_assert_uint_eq(kc_writer_pos(w), n);
-	ck_assert_mem_eq(kc_writer_data(w), want, n);
-	free(want);
-}
-
 START_TEST(uvarint_golden)
 {
 	for (size_t i = 0; i < sizeof uvarint_vectors / sizeof uvarint_vectors[0]; i++) {
@@ -68,7 +58,7 @@ START_TEST(uvarint_golden)
 		kc_writer_init(&w);
 		uint32_t v = (uint32_t)uvarint_vectors[i].value;
 		kc__w_uvarint(&w, v);
-		expect_written(&w, uvarint_vectors[i].hex);
+		th_assert_writer_hex(&w, uvarint_vectors[i].hex);
 		ck_assert_uint_eq(kc__uvarint_size(v), kc_writer_pos(&w));
 
 		kc_decode_error e;
@@ -90,7 +80,7 @@ START_TEST(varint_golden)
 		kc_writer w;
 		kc_writer_init(&w);
 		kc__w_varint(&w, v);
-		expect_written(&w, varint_vectors[i].hex);
+		th_assert_writer_hex(&w, varint_vectors[i].hex);
 		ck_assert_uint_eq(kc__varint_size(v), kc_writer_pos(&w));
 		kc_decode_error e;
 		kc_reader r;
@@ -103,7 +93,7 @@ START_TEST(varint_golden)
 		/* Every varint value is also a varlong with the same bytes. */
 		kc_writer_init(&w);
 		kc__w_varlong(&w, v);
-		expect_written(&w, varint_vectors[i].hex);
+		th_assert_writer_hex(&w, varint_vectors[i].hex);
 		kc_writer_free(&w);
 	}
 	for (size_t i = 0; i < sizeof varlong_vectors / sizeof varlong_vectors[0]; i++) {
@@ -111,7 +101,7 @@ START_TEST(varint_golden)
 		kc_writer w;
 		kc_writer_init(&w);
 		kc__w_varlong(&w, v);
-		expect_written(&w, varlong_vectors[i].hex);
+		th_assert_writer_hex(&w, varlong_vectors[i].hex);
 		ck_assert_uint_eq(kc__varlong_size(v), kc_writer_pos(&w));
 		kc_decode_error e;
 		kc_reader r;
@@ -251,7 +241,7 @@ START_TEST(writer_reserve_patch_and_crc)
 	kc_writer_copy(&w, "123456789", 9);
 	kc_writer_patch_u32(&w, crc, kc_writer_crc32c_from(&w, from));
 	kc_writer_patch_i32(&w, len, (int32_t)kc_writer_since(&w, len));
-	expect_written(&w, "0000000f" "0102" "e3069283" "313233343536373839");
+	th_assert_writer_hex(&w, "0000000f" "0102" "e3069283" "313233343536373839");
 	kc_writer_free(&w);
 }
 END_TEST

@@ -259,21 +259,6 @@ static void expect_str(kc_str s, const char *want)
 		ck_assert_mem_eq(s.ptr, want, (size_t)s.len);
 }
 
-/* Bytes equal to the hex string want; want NULL means null. */
-static void expect_hex(kc_bytes b, const char *want)
-{
-	if (!want) {
-		ck_assert_int_eq(b.len, -1);
-		return;
-	}
-	size_t n;
-	uint8_t *w = th_hex(want, &n);
-	ck_assert_int_eq(b.len, (int32_t)n);
-	if (n > 0)
-		ck_assert_mem_eq(b.ptr, w, n);
-	free(w);
-}
-
 /* ---- record formats: expected values ------------------------------------ */
 
 typedef struct batch_want {
@@ -335,15 +320,15 @@ static void expect_record(const kc_record *r, const record_want *w)
 	ck_assert_int_eq(r->attributes, 0);
 	ck_assert_int_eq(r->timestamp_delta, w->timestamp_delta);
 	ck_assert_int_eq(r->offset_delta, w->offset_delta);
-	expect_hex(r->key, w->key);
-	expect_hex(r->value, w->value);
+	th_assert_bytes_hex(r->key, w->key);
+	th_assert_bytes_hex(r->value, w->value);
 	if (!w->hkey) {
 		ck_assert_int_eq(r->headers_count, 0);
 		return;
 	}
 	ck_assert_int_eq(r->headers_count, 1);
 	expect_str(r->headers[0].key, w->hkey);
-	expect_hex(r->headers[0].value, w->hvalue);
+	th_assert_bytes_hex(r->headers[0].value, w->hvalue);
 }
 
 /* Decode the RecordBatch in bytes (a records field or a vector). */
@@ -406,9 +391,9 @@ static void expect_legacy(const kc_legacy_message *m, const legacy_want *w)
 	ck_assert_int_eq(m->magic, w->magic);
 	ck_assert_int_eq(m->attributes, w->attributes);
 	ck_assert_int_eq(m->timestamp, w->magic == 1 ? w->timestamp : -1);
-	expect_hex(m->key, w->key);
+	th_assert_bytes_hex(m->key, w->key);
 	if (w->value != WRAPPED)
-		expect_hex(m->value, w->value);
+		th_assert_bytes_hex(m->value, w->value);
 }
 
 /* Decode a whole MessageSet of nwant entries and check each; when

@@ -11,25 +11,6 @@
 #include "kafkit/crc.h"
 #include "kafkit/records.h"
 
-static kc_bytes bstr(const char *s)
-{
-	return kc_bytes_of(s, strlen(s));
-}
-
-static void expect_hex(const uint8_t *p, size_t n, const char *hex)
-{
-	size_t en;
-	uint8_t *e = th_hex(hex, &en);
-	if (n != en || memcmp(p, e, n) != 0) {
-		char *got = th_tohex(p, n);
-		fprintf(stderr, "got  %s\nwant %s\n", got, hex);
-		free(got);
-	}
-	ck_assert_uint_eq(n, en);
-	ck_assert(memcmp(p, e, n) == 0);
-	free(e);
-}
-
 static void init_magic(kc_batch_builder *b, int magic, int codec)
 {
 	kc_batch_config c;
@@ -49,10 +30,10 @@ START_TEST(exact_m1)
 	static const char *const values[] = {"123", "", "", "123"};
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(kc_batch_append(&b, 12345, KC_BYTES_NULL,
-						 bstr(values[i]), NULL, 0),
+						 th_bstr(values[i]), NULL, 0),
 				 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "000000000000000000000011feb01dbf0000ffffffff00000003313233000000"
 		   "00000000010000000e795748e00000ffffffff00000000000000000000000200"
 		   "00000e795748e00000ffffffff00000000000000000000000300000011feb01d"
@@ -73,10 +54,10 @@ START_TEST(exact_m2)
 				     1503648002162LL, 1503648004099LL};
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(kc_batch_append(&b, ts[i], KC_BYTES_NULL,
-						 bstr(values[i]), NULL, 0),
+						 th_bstr(values[i]), NULL, 0),
 				 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "000000000000000000000019478628c201000000015e1867abaeffffffff0000"
 		   "0003313233000000000000000100000016ef98c92001000000015e1867afc0ff"
 		   "ffffff000000000000000000000002000000165faffb5e01000000015e1867b0"
@@ -93,21 +74,21 @@ START_TEST(exact_m3_to_m6)
 	const uint8_t *out;
 	size_t n;
 	init_magic(&b, 0, KC_CODEC_NONE);
-	ck_assert_int_eq(kc_batch_append(&b, -1, bstr("test"), bstr("Super"),
+	ck_assert_int_eq(kc_batch_append(&b, -1, th_bstr("test"), th_bstr("Super"),
 					 NULL, 0),
 			 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "0000000000000000000000171095c9ca00000000000474657374000000055375"
 		   "706572");
 	kc_batch_builder_free(&b);
 
 	init_magic(&b, 1, KC_CODEC_NONE);
-	ck_assert_int_eq(kc_batch_append(&b, 9999999, bstr("test"),
-					 bstr("Super"), NULL, 0),
+	ck_assert_int_eq(kc_batch_append(&b, 9999999, th_bstr("test"),
+					 th_bstr("Super"), NULL, 0),
 			 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "00000000000000000000001f831fac850100000000000098967f000000047465"
 		   "7374000000055375706572");
 	kc_batch_builder_free(&b);
@@ -117,7 +98,7 @@ START_TEST(exact_m3_to_m6)
 					 NULL, 0),
 			 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "0000000000000000" "0000000e" "a7ec68030000ffffffffffffffff");
 	kc_batch_builder_free(&b);
 
@@ -126,7 +107,7 @@ START_TEST(exact_m3_to_m6)
 					 NULL, 0),
 			 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "0000000000000000" "00000016"
 		   "cc2f79d901000000000000000000ffffffffffffffff");
 	kc_batch_builder_free(&b);
@@ -137,9 +118,9 @@ START_TEST(rejects)
 {
 	kc_batch_builder b;
 	init_magic(&b, 1, KC_CODEC_NONE);
-	kc_rec_header h = {KC_STR_LIT("h"), bstr("v")};
+	kc_rec_header h = {KC_STR_LIT("h"), th_bstr("v")};
 	/* Headers exist only in magic 2. */
-	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, bstr("v"), &h,
+	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, th_bstr("v"), &h,
 					 1),
 			 KC_ERR_INVALID_ARG);
 	ck_assert_int_eq(kc_batch_count(&b), 0);
@@ -154,7 +135,7 @@ START_TEST(size_accounting)
 		kc_batch_builder b;
 		init_magic(&b, magic, KC_CODEC_GZIP);
 		for (int i = 0; i < 50; i++) {
-			kc_bytes k = i % 2 ? bstr("key") : KC_BYTES_NULL;
+			kc_bytes k = i % 2 ? th_bstr("key") : KC_BYTES_NULL;
 			kc_bytes v = kc_bytes_of("0123456789", (size_t)i % 11);
 			size_t want = kc_batch_record_size(&b, i, k, v, NULL, 0);
 			ck_assert_uint_eq(want, 12 + (magic ? 22u : 14u) +
@@ -196,7 +177,7 @@ START_TEST(wrapper_like_d2)
 	static const char *const vals[] = {"a", "b", "c"};
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(kc_batch_append(&b, ts[i], KC_BYTES_NULL,
-						 bstr(vals[i]), NULL, 0),
+						 th_bstr(vals[i]), NULL, 0),
 				 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
 	/* offset 2, message_size, crc, magic 1, attributes 1, timestamp
@@ -234,7 +215,7 @@ START_TEST(lz4_header_checksum_per_magic)
 		init_magic(&b, magic, KC_CODEC_LZ4);
 		for (int i = 0; i < 10; i++)
 			ck_assert_int_eq(kc_batch_append(&b, i, KC_BYTES_NULL,
-							 bstr("lz4 value"),
+							 th_bstr("lz4 value"),
 							 NULL, 0),
 					 KC_OK);
 		ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
@@ -365,8 +346,8 @@ START_TEST(reuse_after_reset)
 	size_t first_n = 0;
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < 20; i++)
-			ck_assert_int_eq(kc_batch_append(&b, 100 + i, bstr("k"),
-							 bstr("same value"),
+			ck_assert_int_eq(kc_batch_append(&b, 100 + i, th_bstr("k"),
+							 th_bstr("same value"),
 							 NULL, 0),
 					 KC_OK);
 		ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
@@ -397,8 +378,8 @@ START_TEST(malloc_failure_run)
 			int appended = 0;
 			for (int i = 0; i < 100; i++) {
 				kc_err e = kc_batch_append(
-					&b, i, bstr("key"),
-					bstr("a value of some length"), NULL, 0);
+					&b, i, th_bstr("key"),
+					th_bstr("a value of some length"), NULL, 0);
 				ck_assert(e == KC_OK || e == KC_ERR_NOMEM);
 				appended += e == KC_OK;
 			}

@@ -6,19 +6,6 @@
 #include "helpers.h"
 #include "kafkit/codec.h"
 
-static void expect_bytes(kc_writer *w, const char *hex)
-{
-	size_t n;
-	uint8_t *want = th_hex(hex, &n);
-	ck_assert_int_eq(kc_writer_err(w), KC_OK);
-	ck_assert_uint_eq(kc_writer_pos(w), n);
-	if (memcmp(kc_writer_data(w), want, n) != 0) {
-		char *got = th_tohex(kc_writer_data(w), n);
-		ck_abort_msg("got %s\nwant %s", got, hex);
-	}
-	free(want);
-}
-
 /* golden-vectors.md P-4: Produce v0 frame, correlation id 123, client "foo". */
 START_TEST(request_frame_matches_p4_v0)
 {
@@ -43,7 +30,7 @@ START_TEST(request_frame_matches_p4_v0)
 	kc_writer w;
 	kc_writer_init(&w);
 	ck_assert_int_eq(kc_request_frame_encode(&w, 0, 0, 123, KC_STR_LIT("foo"), &req), KC_OK);
-	expect_bytes(&w,
+	th_assert_writer_hex(&w,
 		"00000046000000000000007b0003666f6f012300000444000000010005746f70"
 		"696300000001000000ad0000001c00000000000000000000001023964af70000"
 		"ffffffff0000000200ee");
@@ -81,7 +68,7 @@ START_TEST(api_versions_response_uses_header_v0)
 	ck_assert_int_eq(kc_response_frame_encode(&w, 18, 3, 7, &body), KC_OK);
 	/* size 19: corr id, error 0, compact array of 1, key 18 v0-4 + tags,
 	 * throttle 0, empty tag section. */
-	expect_bytes(&w, "00000013" "00000007" "0000" "02" "001200000004" "00" "00000000" "00");
+	th_assert_writer_hex(&w, "00000013" "00000007" "0000" "02" "001200000004" "00" "00000000" "00");
 	kc_writer_free(&w);
 
 	/* Produce v9 is flexible: response header v1 carries a tag section. */
@@ -89,7 +76,7 @@ START_TEST(api_versions_response_uses_header_v0)
 	kc_produce_response_init(&pr);
 	kc_writer_init(&w);
 	ck_assert_int_eq(kc_response_frame_encode(&w, 0, 9, 5, &pr), KC_OK);
-	expect_bytes(&w, "0000000b" "00000005" "00" "01" "00000000" "00");
+	th_assert_writer_hex(&w, "0000000b" "00000005" "00" "01" "00000000" "00");
 	kc_writer_free(&w);
 }
 END_TEST
@@ -101,7 +88,7 @@ START_TEST(api_versions_fallback_round_trip)
 	kc_writer w;
 	kc_writer_init(&w);
 	ck_assert_int_eq(kc_api_versions_unsupported_frame_encode(&w, 1, 0, 4), KC_OK);
-	expect_bytes(&w, "00000010" "00000001" "0023" "00000001" "001200000004");
+	th_assert_writer_hex(&w, "00000010" "00000001" "0023" "00000001" "001200000004");
 
 	/* The client asked for v3; the body is v0 format. */
 	const uint8_t *frame = kc_writer_data(&w);

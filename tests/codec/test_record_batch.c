@@ -11,25 +11,6 @@
 #include "kafkit/crc.h"
 #include "kafkit/records.h"
 
-static kc_bytes bstr(const char *s)
-{
-	return kc_bytes_of(s, strlen(s));
-}
-
-static void expect_hex(const uint8_t *p, size_t n, const char *hex)
-{
-	size_t en;
-	uint8_t *e = th_hex(hex, &en);
-	if (n != en || memcmp(p, e, n) != 0) {
-		char *got = th_tohex(p, n);
-		fprintf(stderr, "got  %s\nwant %s\n", got, hex);
-		free(got);
-	}
-	ck_assert_uint_eq(n, en);
-	ck_assert(memcmp(p, e, n) == 0);
-	free(e);
-}
-
 static void cfg_broker(kc_batch_config *c, int64_t base, int32_t epoch)
 {
 	kc_batch_config_default(c);
@@ -88,24 +69,24 @@ START_TEST(append_rejects)
 	kc_batch_config_default(&c);
 	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
 	kc_rec_header h = {KC_STR_NULL, KC_BYTES_NULL};
-	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, bstr("v"), &h,
+	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, th_bstr("v"), &h,
 					 1),
 			 KC_ERR_INVALID_ARG);
-	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, bstr("v"),
+	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, th_bstr("v"),
 					 NULL, 1),
 			 KC_ERR_INVALID_ARG);
 	kc_bytes bad = {(const uint8_t *)"x", -2};
-	ck_assert_int_eq(kc_batch_append(&b, 1, bad, bstr("v"), NULL, 0),
+	ck_assert_int_eq(kc_batch_append(&b, 1, bad, th_bstr("v"), NULL, 0),
 			 KC_ERR_INVALID_ARG);
 	ck_assert_int_eq(kc_batch_count(&b), 0);
-	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, bstr("v"),
+	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, th_bstr("v"),
 					 NULL, 0),
 			 KC_OK);
 	const uint8_t *out;
 	size_t n;
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
 	/* Sealed: no more appends. */
-	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, bstr("v"),
+	ck_assert_int_eq(kc_batch_append(&b, 1, KC_BYTES_NULL, th_bstr("v"),
 					 NULL, 0),
 			 KC_ERR_INVALID_ARG);
 	kc_batch_builder_free(&b);
@@ -122,10 +103,10 @@ START_TEST(exact_r7_r9)
 	cfg_broker(&c, 0, 1);
 	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
 	ck_assert_int_eq(kc_batch_append(&b, 1503229838908LL, KC_BYTES_NULL,
-					 bstr("123"), NULL, 0),
+					 th_bstr("123"), NULL, 0),
 			 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "00000000000000000000003b00000001020318a2700000000000000000015dff"
 		   "7b063c0000015dff7b063cffffffffffffffffffffffffffff00000001120000"
 		   "00010631323300");
@@ -134,10 +115,10 @@ START_TEST(exact_r7_r9)
 	cfg_broker(&c, 3, 2);
 	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
 	ck_assert_int_eq(kc_batch_append(&b, 1503229962141LL, KC_BYTES_NULL,
-					 bstr("123"), NULL, 0),
+					 th_bstr("123"), NULL, 0),
 			 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "00000000000000030000003b00000002022e0b85b70000000000000000015dff"
 		   "7ce79d0000015dff7ce79dffffffffffffffffffffffffffff00000001120000"
 		   "00010631323300");
@@ -163,7 +144,7 @@ START_TEST(exact_r8)
 			 KC_OK);
 	ck_assert_int_eq(kc_batch_count(&b), 2);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "0000000000000001000000400000000202c85cbd230000000000010000015dff"
 		   "7cdd6c0000015dff7cde14ffffffffffffffffffffffffffff000000020c0000"
 		   "000100000e00d00202010000");
@@ -180,12 +161,12 @@ START_TEST(exact_r10)
 	size_t n;
 	cfg_broker(&c, 0, 0);
 	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
-	kc_rec_header h = {KC_STR_LIT("hkey"), bstr("hval")};
+	kc_rec_header h = {KC_STR_LIT("hkey"), th_bstr("hval")};
 	ck_assert_int_eq(kc_batch_append(&b, 1535546684353LL, KC_BYTES_NULL,
-					 bstr("hdr"), &h, 1),
+					 th_bstr("hdr"), &h, 1),
 			 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
-	expect_hex(out, n,
+	th_assert_hex(out, n,
 		   "00000000000000000000004500000000025cd8ef520000000000000000016585"
 		   "b6f3c10000016585b6f3c1ffffffffffffffffffffffffffff00000001260000"
 		   "0001066864720208686b6579086876616c");
@@ -235,7 +216,7 @@ START_TEST(exact_r3_fields)
 	kc__be64(got + 35, 0);
 	got[63] = 0x0a;
 	kc__be32(got + 17, kc_crc32c(0, got + 21, n - 21));
-	expect_hex(got, n, r3);
+	th_assert_hex(got, n, r3);
 	kc_batch_builder_free(&b);
 }
 END_TEST
@@ -259,8 +240,8 @@ START_TEST(header_fields)
 	/* Timestamps out of order: base = first, max = max, deltas < 0. */
 	static const int64_t ts[] = {5000, 4000, 9000, 7000};
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(kc_batch_append(&b, ts[i], bstr("k"),
-						 bstr("v"), NULL, 0),
+		ck_assert_int_eq(kc_batch_append(&b, ts[i], th_bstr("k"),
+						 th_bstr("v"), NULL, 0),
 				 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
 	ck_assert_int_eq((int64_t)kc__get_be64(out), 1000);
@@ -286,8 +267,8 @@ START_TEST(header_fields)
 	c.log_append_time = false;
 	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
 	for (int i = 0; i < 4; i++)
-		ck_assert_int_eq(kc_batch_append(&b, ts[i], bstr("k"),
-						 bstr("v"), NULL, 0),
+		ck_assert_int_eq(kc_batch_append(&b, ts[i], th_bstr("k"),
+						 th_bstr("v"), NULL, 0),
 				 KC_OK);
 	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
 	kc_records_iter it;
@@ -361,8 +342,8 @@ START_TEST(seal_retry_after_failure)
 		ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
 		for (int i = 0; i < nrec; i++)
 			ck_assert_int_eq(kc_batch_append(&b, 1000 + i,
-							 bstr("key"),
-							 bstr("value value"),
+							 th_bstr("key"),
+							 th_bstr("value value"),
 							 NULL, 0),
 					 KC_OK);
 		th_alloc_fail_at(k);
@@ -402,7 +383,7 @@ START_TEST(size_accounting)
 	char big[300];
 	memset(big, 'x', sizeof big);
 	kc_rec_header hs[3] = {
-		{KC_STR_LIT("a"), bstr("1")},
+		{KC_STR_LIT("a"), th_bstr("1")},
 		{KC_STR_LIT("a-longer-header-key"), KC_BYTES_NULL},
 		{KC_STR_LIT("z"), kc_bytes_of(big, 200)},
 	};
@@ -541,7 +522,7 @@ START_TEST(reuse_without_allocation)
 	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
 	uint8_t value[100];
 	memset(value, 'v', sizeof value);
-	kc_rec_header h = {KC_STR_LIT("h"), bstr("x")};
+	kc_rec_header h = {KC_STR_LIT("h"), th_bstr("x")};
 	const uint8_t *out;
 	size_t n;
 	th_alloc_fail_at(0);

@@ -134,19 +134,6 @@ static blob concat(const char *const *hex)
 	return b;
 }
 
-static void expect_bytes(kc_bytes b, const char *hex)
-{
-	if (!hex) {
-		ck_assert_int_eq(b.len, -1);
-		return;
-	}
-	size_t n;
-	uint8_t *e = th_hex(hex, &n);
-	ck_assert_int_eq(b.len, (int)n);
-	ck_assert(n == 0 || memcmp(b.ptr, e, n) == 0);
-	free(e);
-}
-
 typedef struct exp_info {
 	int magic, codec;
 	int64_t base_offset, last_offset;
@@ -188,8 +175,8 @@ static void expect_rec(kc_records_iter *it, int64_t offset, int64_t ts,
 	ck_assert_int_eq(v.offset, offset);
 	ck_assert_int_eq(v.timestamp, ts);
 	ck_assert_int_eq(v.attributes, 0);
-	expect_bytes(v.key, key_hex);
-	expect_bytes(v.value, value_hex);
+	th_assert_bytes_hex(v.key, key_hex);
+	th_assert_bytes_hex(v.value, value_hex);
 	ck_assert_int_eq(v.headers_count, 0);
 }
 
@@ -308,12 +295,12 @@ static void expect_sarama_record(const char *hex, int codec, int32_t len,
 	ck_assert_int_eq(v.offset, 0);
 	ck_assert_int_eq(v.timestamp, SARAMA_TS + 5);
 	ck_assert_int_eq(v.attributes, 0);
-	expect_bytes(v.key, "01020304");
-	expect_bytes(v.value, "050607");
+	th_assert_bytes_hex(v.key, "01020304");
+	th_assert_bytes_hex(v.value, "050607");
 	ck_assert_int_eq(v.headers_count, 1);
 	ck_assert_int_eq(v.headers[0].key.len, 3);
 	ck_assert(memcmp(v.headers[0].key.ptr, "\x08\x09\x0a", 3) == 0);
-	expect_bytes(v.headers[0].value, "0b0c");
+	th_assert_bytes_hex(v.headers[0].value, "0b0c");
 	expect_batch_end(&it);
 	expect_blob_end(&it);
 	close1(&it, b);
@@ -389,12 +376,12 @@ START_TEST(r7_to_r10_broker_blob)
 				   true});
 	ck_assert_int_eq(kc_records_next(&it, &v), 1);
 	ck_assert_int_eq(v.offset, 0);
-	expect_bytes(v.key, NULL);
-	expect_bytes(v.value, "686472");
+	th_assert_bytes_hex(v.key, NULL);
+	th_assert_bytes_hex(v.value, "686472");
 	ck_assert_int_eq(v.headers_count, 1);
 	ck_assert_int_eq(v.headers[0].key.len, 4);
 	ck_assert(memcmp(v.headers[0].key.ptr, "hkey", 4) == 0);
-	expect_bytes(v.headers[0].value, "6876616c");
+	th_assert_bytes_hex(v.headers[0].value, "6876616c");
 	expect_batch_end(&it);
 	expect_blob_end(&it);
 	kc_records_iter_free(&it);

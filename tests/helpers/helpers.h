@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kafkit/buf.h"
+
 /* Decode a hex string (whitespace ignored) into a malloc'd buffer; aborts on
  * bad input. *len receives the byte count. */
 uint8_t *th_hex(const char *hex, size_t *len);
@@ -32,5 +34,15 @@ const char *th_data_path(const char *name);
 
 /* Read a whole file into a malloc'd buffer; aborts on failure. */
 uint8_t *th_read_file(const char *path, size_t *len);
+
+/* Check assertions: n bytes at p equal the hex string (a hex diff is
+ * printed on failure); a slice equals hex (NULL hex: the slice is null); a
+ * writer's contiguous output equals hex. */
+void th_assert_hex(const void *p, size_t n, const char *hex);
+void th_assert_bytes_hex(kc_bytes b, const char *hex);
+void th_assert_writer_hex(const kc_writer *w, const char *hex);
+
+/* kc_bytes over a C string's characters (no NUL). */
+kc_bytes th_bstr(const char *s);
 
 #endif
