@@ -708,11 +708,11 @@ static const char *rd_scalar(kg_scalar s)
 {
 	switch (s) {
 	case KG_VARINT:
-		return "rd_varint";
+		return "kc__r_varint";
 	case KG_VARLONG:
-		return "rd_varlong";
+		return "kc__r_varlong";
 	case KG_UVARINT:
-		return "rd_uvarint";
+		return "kc__r_uvarint";
 	default:
 		return kg_fmt("kc__r_%s", scalar_suffix(s));
 	}
@@ -1205,7 +1205,7 @@ static void emit_tags_dec(buf *ob, const kg_struct *s)
 	ln(b, "last = tag;");
 	ln(b, "KC__TRY(kc__r_uvarint(r, &size, \"%s\"));", tf);
 	ln(b, "kc_reader sub, *sr = &sub;");
-	ln(b, "KC__TRY(rd_sub(r, size, sr, \"%s\"));", tf);
+	ln(b, "KC__TRY(kc__r_sub(r, size, sr, \"%s\"));", tf);
 	ln(b, "switch (tag) {");
 	for (size_t i = 0; i < nt; i++) {
 		const kg_field *f = tv[i];
@@ -1245,7 +1245,7 @@ static void dec_field(buf *b, const kg_struct *s, const kg_field *f,
 		ln(b, "if (%s < 0 || (size_t)%s > kc__r_left(%s))", lv, lv, r);
 		ln(b, "\treturn kc__r_fail_at(%s, len_at, KC_ERR_BAD_LENGTH, \"%s\");", r, f->path);
 		ln(b, "kc_reader lsub, *lr = &lsub;");
-		ln(b, "KC__TRY(rd_sub(%s, (size_t)%s, lr, \"%s\"));", r, lv, f->path);
+		ln(b, "KC__TRY(kc__r_sub(%s, (size_t)%s, lr, \"%s\"));", r, lv, f->path);
 		*R = "lr";
 		*bounded = true;
 		return;
@@ -1693,80 +1693,13 @@ static const char *const rt_prefix[] = {
 	"/* Length and count prefixes. */\n"
 	"enum { L_I16, L_I32, L_COMPACT, L_VARINT };\n"
 	"\n"
-	"/* The readers below take the prefix kind as an argument; inlined, the\n"
-	" * kind folds away and each call site is straight-line code. */\n"
-	"#if defined(__GNUC__)\n"
-	"#define HOT inline __attribute__((always_inline))\n"
-	"#else\n"
-	"#define HOT inline\n"
-	"#endif\n"
-	"\n",
-	"/* Varints: most take one or two bytes (lengths, deltas); read those\n"
-	" * inline, leave the rest to the checked loop. */\n"
-	"static HOT bool rd_short_varint(kc_reader *r, uint32_t *u)\n"
-	"{\n"
-	"\tconst uint8_t *p = r->p;\n"
-	"\tif (p < r->end && p[0] < 0x80) {\n"
-	"\t\t*u = p[0];\n"
-	"\t\tr->p = p + 1;\n"
-	"\t\treturn true;\n"
-	"\t}\n"
-	"\tif (r->end - p >= 2 && p[1] < 0x80) {\n"
-	"\t\t*u = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;\n"
-	"\t\tr->p = p + 2;\n"
-	"\t\treturn true;\n"
-	"\t}\n"
-	"\treturn false;\n"
-	"}\n"
-	"\n",
-	"static HOT kc_err rd_uvarint(kc_reader *r, uint32_t *v, const char *f)\n"
-	"{\n"
-	"\tif (rd_short_varint(r, v))\n"
-	"\t\treturn KC_OK;\n"
-	"\treturn kc__r_uvarint(r, v, f);\n"
-	"}\n"
-	"\n",
-	"static HOT kc_err rd_varint(kc_reader *r, int32_t *v, const char *f)\n"
-	"{\n"
-	"\tuint32_t u;\n"
-	"\tif (rd_short_varint(r, &u)) {\n"
-	"\t\t*v = (int32_t)(u >> 1) ^ -(int32_t)(u & 1);\n"
-	"\t\treturn KC_OK;\n"
-	"\t}\n"
-	"\treturn kc__r_varint(r, v, f);\n"
-	"}\n"
-	"\n",
-	"static HOT kc_err rd_varlong(kc_reader *r, int64_t *v, const char *f)\n"
-	"{\n"
-	"\tuint32_t u;\n"
-	"\tif (rd_short_varint(r, &u)) {\n"
-	"\t\t*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);\n"
-	"\t\treturn KC_OK;\n"
-	"\t}\n"
-	"\treturn kc__r_varlong(r, v, f);\n"
-	"}\n"
-	"\n",
-	"/* A sub-reader over the next n bytes, copied member by member: a whole\n"
-	" * struct copy right after the cursor moved stalls on store forwarding\n"
-	" * (the hot Record decode shows it). */\n"
-	"static HOT kc_err rd_sub(kc_reader *r, size_t n, kc_reader *sub, const char *f)\n"
-	"{\n"
-	"\tconst uint8_t *p = r->p;\n"
-	"\tif ((size_t)(r->end - p) < n)\n"
-	"\t\treturn kc__r_fail(r, KC_ERR_BAD_LENGTH, f);\n"
-	"\tsub->p = p;\n"
-	"\tsub->end = p + n;\n"
-	"\tsub->base = r->base;\n"
-	"\tsub->err = r->err;\n"
-	"\tsub->flags = r->flags;\n"
-	"\tsub->max_decompressed = r->max_decompressed;\n"
-	"\tr->p = p + n;\n"
-	"\treturn KC_OK;\n"
-	"}\n"
+	"/* The helpers below take the prefix kind as an argument; forced inline\n"
+	" * (KC__INLINE), the kind folds away and each call site is straight-line\n"
+	" * code. */\n"
 	"\n",
 	"/* A length or count prefix; *n = -1 for null. A compact value that does\n"
 	" * not fit an int32_t fails with `code`. */\n"
-	"static HOT kc_err rd_len(kc_reader *r, int kind, int32_t *n, kc_err code,\n"
+	"static KC__INLINE kc_err rd_len(kc_reader *r, int kind, int32_t *n, kc_err code,\n"
 	"\t\t\t    const char *f)\n"
 	"{\n"
 	"\tswitch (kind) {\n"
@@ -1781,19 +1714,19 @@ static const char *const rt_prefix[] = {
 	"\tcase L_COMPACT: {\n"
 	"\t\tconst uint8_t *at = r->p;\n"
 	"\t\tuint32_t v = 0;\n"
-	"\t\tKC__TRY(rd_uvarint(r, &v, f));\n"
+	"\t\tKC__TRY(kc__r_uvarint(r, &v, f));\n"
 	"\t\tif (v > (uint32_t)INT32_MAX)\n"
 	"\t\t\treturn kc__r_fail_at(r, at, code, f);\n"
 	"\t\t*n = (int32_t)v - 1;\n"
 	"\t\treturn KC_OK;\n"
 	"\t}\n"
 	"\tdefault:\n"
-	"\t\treturn rd_varint(r, n, f);\n"
+	"\t\treturn kc__r_varint(r, n, f);\n"
 	"\t}\n"
 	"}\n"
 	"\n",
 	"/* A length-prefixed value as a slice of the input; null is -1. */\n"
-	"static HOT kc_err rd_slice(kc_reader *r, int kind, bool nullok,\n"
+	"static KC__INLINE kc_err rd_slice(kc_reader *r, int kind, bool nullok,\n"
 	"\t\t\t      const uint8_t **p, int32_t *len, const char *f)\n"
 	"{\n"
 	"\tconst uint8_t *at = r->p;\n"
@@ -1816,7 +1749,7 @@ static const char *const rt_prefix[] = {
 	"\treturn KC_OK;\n"
 	"}\n"
 	"\n",
-	"static HOT kc_err rd_str(kc_reader *r, kc_str *s, int kind, bool nullok,\n"
+	"static KC__INLINE kc_err rd_str(kc_reader *r, kc_str *s, int kind, bool nullok,\n"
 	"\t\t\t    const char *f)\n"
 	"{\n"
 	"\tconst uint8_t *p = NULL;\n"
@@ -1825,7 +1758,7 @@ static const char *const rt_prefix[] = {
 	"\treturn KC_OK;\n"
 	"}\n"
 	"\n",
-	"static HOT kc_err rd_bytes(kc_reader *r, kc_bytes *s, int kind, bool nullok,\n"
+	"static KC__INLINE kc_err rd_bytes(kc_reader *r, kc_bytes *s, int kind, bool nullok,\n"
 	"\t\t\t      const char *f)\n"
 	"{\n"
 	"\treturn rd_slice(r, kind, nullok, &s->ptr, &s->len, f);\n"
@@ -1833,7 +1766,7 @@ static const char *const rt_prefix[] = {
 	"\n",
 	"/* An array count, checked against the bytes left before anything is\n"
 	" * allocated: each element takes at least `min` bytes. */\n"
-	"static HOT kc_err rd_count(kc_reader *r, int32_t *n, int kind, bool nullok,\n"
+	"static KC__INLINE kc_err rd_count(kc_reader *r, int32_t *n, int kind, bool nullok,\n"
 	"\t\t\t      size_t min, const char *f)\n"
 	"{\n"
 	"\tconst uint8_t *at = r->p;\n"
@@ -1852,7 +1785,7 @@ static const char *const rt_prefix[] = {
 	"}\n"
 	"\n",
 	"/* Skip a tagged-field section whose tags this struct does not know. */\n"
-	"static HOT kc_err rd_skip_tags(kc_reader *r, const char *f)\n"
+	"static kc_err rd_skip_tags(kc_reader *r, const char *f)\n"
 	"{\n"
 	"\tconst uint8_t *at = r->p;\n"
 	"\tuint32_t n = 0;\n"
@@ -1874,7 +1807,7 @@ static const char *const rt_prefix[] = {
 	"\treturn KC_OK;\n"
 	"}\n"
 	"\n",
-	"static inline void wr_len(kc_writer *w, int kind, int32_t n)\n"
+	"static KC__INLINE void wr_len(kc_writer *w, int kind, int32_t n)\n"
 	"{\n"
 	"\tswitch (kind) {\n"
 	"\tcase L_I16:\n"
@@ -1892,7 +1825,7 @@ static const char *const rt_prefix[] = {
 	"\t}\n"
 	"}\n"
 	"\n",
-	"static inline size_t sz_len(int kind, int32_t n)\n"
+	"static KC__INLINE size_t sz_len(int kind, int32_t n)\n"
 	"{\n"
 	"\tswitch (kind) {\n"
 	"\tcase L_I16:\n"
@@ -1907,7 +1840,7 @@ static const char *const rt_prefix[] = {
 	"}\n"
 	"\n",
 	"/* KC_OK when n (a length or count, -1 = null) fits the prefix. */\n"
-	"static inline kc_err ok_len(int kind, int32_t n, bool nullok)\n"
+	"static KC__INLINE kc_err ok_len(int kind, int32_t n, bool nullok)\n"
 	"{\n"
 	"\tif (n == -1)\n"
 	"\t\treturn nullok ? KC_OK : KC_ERR_NULL;\n"
@@ -1916,7 +1849,7 @@ static const char *const rt_prefix[] = {
 	"\treturn KC_OK;\n"
 	"}\n"
 	"\n",
-	"static inline kc_err wr_slice(kc_writer *w, const void *p, int32_t len, int kind,\n"
+	"static KC__INLINE kc_err wr_slice(kc_writer *w, const void *p, int32_t len, int kind,\n"
 	"\t\t\t      bool nullok)\n"
 	"{\n"
 	"\tKC__TRY(ok_len(kind, len, nullok));\n"
@@ -1928,17 +1861,17 @@ static const char *const rt_prefix[] = {
 	"\treturn KC_OK;\n"
 	"}\n"
 	"\n",
-	"static inline kc_err wr_str(kc_writer *w, kc_str s, int kind, bool nullok)\n"
+	"static KC__INLINE kc_err wr_str(kc_writer *w, kc_str s, int kind, bool nullok)\n"
 	"{\n"
 	"\treturn wr_slice(w, s.ptr, s.len, kind, nullok);\n"
 	"}\n"
 	"\n",
-	"static inline kc_err wr_bytes(kc_writer *w, kc_bytes s, int kind, bool nullok)\n"
+	"static KC__INLINE kc_err wr_bytes(kc_writer *w, kc_bytes s, int kind, bool nullok)\n"
 	"{\n"
 	"\treturn wr_slice(w, s.ptr, s.len, kind, nullok);\n"
 	"}\n"
 	"\n",
-	"static inline kc_err wr_count(kc_writer *w, int32_t n, bool have, int kind,\n"
+	"static KC__INLINE kc_err wr_count(kc_writer *w, int32_t n, bool have, int kind,\n"
 	"\t\t\t      bool nullok)\n"
 	"{\n"
 	"\tKC__TRY(ok_len(kind, n, nullok));\n"
@@ -1948,12 +1881,12 @@ static const char *const rt_prefix[] = {
 	"\treturn KC_OK;\n"
 	"}\n"
 	"\n",
-	"static inline size_t sz_str(kc_str s, int kind)\n"
+	"static KC__INLINE size_t sz_str(kc_str s, int kind)\n"
 	"{\n"
 	"\treturn sz_len(kind, s.len) + (s.len > 0 ? (size_t)s.len : 0);\n"
 	"}\n"
 	"\n",
-	"static inline size_t sz_bytes(kc_bytes s, int kind)\n"
+	"static KC__INLINE size_t sz_bytes(kc_bytes s, int kind)\n"
 	"{\n"
 	"\treturn sz_len(kind, s.len) + (s.len > 0 ? (size_t)s.len : 0);\n"
 	"}\n"

@@ -13,6 +13,19 @@
 
 #include "kafkit/buf.h"
 
+/* Per-field primitives: forced inline, so a constant argument (a prefix
+ * kind, a field name) folds away and each field is straight-line code even
+ * in the large generated messages.c, where gcc's size heuristics would
+ * otherwise leave them as calls. Slow paths stay out of line (static, so
+ * unused copies in a file are dropped silently). */
+#if defined(__GNUC__)
+#define KC__INLINE inline __attribute__((always_inline))
+#define KC__NOINLINE __attribute__((noinline, unused))
+#else
+#define KC__INLINE inline
+#define KC__NOINLINE
+#endif
+
 /* Propagate a non-OK kc_err. */
 #define KC__TRY(expr)                                                          \
 	do {                                                                   \
@@ -64,28 +77,34 @@ static inline uint64_t kc__get_be64(const uint8_t *p)
 
 /* ---- varint sizes ------------------------------------------------------ */
 
-static inline size_t kc__uvarint_size(uint64_t v)
+static KC__INLINE size_t kc__uvarint_size(uint64_t v)
 {
+#if defined(__GNUC__)
+	/* ceil(bits / 7) as (9 * bits + 64) / 64, exact for 1..64 bits */
+	unsigned bits = 64u - (unsigned)__builtin_clzll(v | 1);
+	return (9u * bits + 64u) / 64u;
+#else
 	size_t n = 1;
 	while (v >= 0x80) {
 		v >>= 7;
 		n++;
 	}
 	return n;
+#endif
 }
-static inline uint32_t kc__zigzag32(int32_t v)
+static KC__INLINE uint32_t kc__zigzag32(int32_t v)
 {
 	return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
 }
-static inline uint64_t kc__zigzag64(int64_t v)
+static KC__INLINE uint64_t kc__zigzag64(int64_t v)
 {
 	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 }
-static inline size_t kc__varint_size(int32_t v)
+static KC__INLINE size_t kc__varint_size(int32_t v)
 {
 	return kc__uvarint_size(kc__zigzag32(v));
 }
-static inline size_t kc__varlong_size(int64_t v)
+static KC__INLINE size_t kc__varlong_size(int64_t v)
 {
 	return kc__uvarint_size(kc__zigzag64(v));
 }
@@ -93,14 +112,14 @@ static inline size_t kc__varlong_size(int64_t v)
 /* ---- writer primitives -------------------------------------------------- */
 
 /* Pointer to n writable owned bytes, or NULL after an error. */
-static inline uint8_t *kc__w_room(kc_writer *w, size_t n)
+static KC__INLINE uint8_t *kc__w_room(kc_writer *w, size_t n)
 {
 	if (w->cap - w->len >= n)
 		return w->buf + w->len;
 	return kc__writer_grow(w, n);
 }
 
-static inline void kc__w_i8(kc_writer *w, int8_t v)
+static KC__INLINE void kc__w_i8(kc_writer *w, int8_t v)
 {
 	uint8_t *p = kc__w_room(w, 1);
 	if (p) {
@@ -108,7 +127,7 @@ static inline void kc__w_i8(kc_writer *w, int8_t v)
 		w->len += 1;
 	}
 }
-static inline void kc__w_i16(kc_writer *w, int16_t v)
+static KC__INLINE void kc__w_i16(kc_writer *w, int16_t v)
 {
 	uint8_t *p = kc__w_room(w, 2);
 	if (p) {
@@ -116,11 +135,11 @@ static inline void kc__w_i16(kc_writer *w, int16_t v)
 		w->len += 2;
 	}
 }
-static inline void kc__w_u16(kc_writer *w, uint16_t v)
+static KC__INLINE void kc__w_u16(kc_writer *w, uint16_t v)
 {
 	kc__w_i16(w, (int16_t)v);
 }
-static inline void kc__w_i32(kc_writer *w, int32_t v)
+static KC__INLINE void kc__w_i32(kc_writer *w, int32_t v)
 {
 	uint8_t *p = kc__w_room(w, 4);
 	if (p) {
@@ -128,11 +147,11 @@ static inline void kc__w_i32(kc_writer *w, int32_t v)
 		w->len += 4;
 	}
 }
-static inline void kc__w_u32(kc_writer *w, uint32_t v)
+static KC__INLINE void kc__w_u32(kc_writer *w, uint32_t v)
 {
 	kc__w_i32(w, (int32_t)v);
 }
-static inline void kc__w_i64(kc_writer *w, int64_t v)
+static KC__INLINE void kc__w_i64(kc_writer *w, int64_t v)
 {
 	uint8_t *p = kc__w_room(w, 8);
 	if (p) {
@@ -140,13 +159,13 @@ static inline void kc__w_i64(kc_writer *w, int64_t v)
 		w->len += 8;
 	}
 }
-static inline void kc__w_f64(kc_writer *w, double v)
+static KC__INLINE void kc__w_f64(kc_writer *w, double v)
 {
 	uint64_t u;
 	memcpy(&u, &v, sizeof u);
 	kc__w_i64(w, (int64_t)u);
 }
-static inline void kc__w_bool(kc_writer *w, bool v)
+static KC__INLINE void kc__w_bool(kc_writer *w, bool v)
 {
 	kc__w_i8(w, v ? 1 : 0);
 }
@@ -158,29 +177,44 @@ static inline void kc__w_uuid(kc_writer *w, const kc_uuid *v)
 		w->len += 16;
 	}
 }
-static inline void kc__w_uvarint(kc_writer *w, uint64_t v)
+/* Varints of three bytes or more at p; returns their length. */
+static KC__NOINLINE size_t kc__put_long_uvarint(uint8_t *p, uint64_t v)
 {
-	uint8_t *p = kc__w_room(w, 10);
-	if (!p)
-		return;
 	size_t n = 0;
 	while (v >= 0x80) {
 		p[n++] = (uint8_t)(v | 0x80);
 		v >>= 7;
 	}
 	p[n++] = (uint8_t)v;
-	w->len += n;
+	return n;
 }
-static inline void kc__w_varint(kc_writer *w, int32_t v)
+/* Most varints are one or two bytes (lengths, deltas): those inline. */
+static KC__INLINE void kc__w_uvarint(kc_writer *w, uint64_t v)
+{
+	uint8_t *p = kc__w_room(w, 10);
+	if (!p)
+		return;
+	if (v < 0x80) {
+		p[0] = (uint8_t)v;
+		w->len += 1;
+	} else if (v < 0x4000) {
+		p[0] = (uint8_t)(v | 0x80);
+		p[1] = (uint8_t)(v >> 7);
+		w->len += 2;
+	} else {
+		w->len += kc__put_long_uvarint(p, v);
+	}
+}
+static KC__INLINE void kc__w_varint(kc_writer *w, int32_t v)
 {
 	kc__w_uvarint(w, kc__zigzag32(v));
 }
-static inline void kc__w_varlong(kc_writer *w, int64_t v)
+static KC__INLINE void kc__w_varlong(kc_writer *w, int64_t v)
 {
 	kc__w_uvarint(w, kc__zigzag64(v));
 }
 /* Raw bytes of a value: copied, or referenced past the threshold. */
-static inline void kc__w_raw(kc_writer *w, const void *p, size_t n)
+static KC__INLINE void kc__w_raw(kc_writer *w, const void *p, size_t n)
 {
 	if (n == 0)
 		return;
@@ -203,12 +237,12 @@ kc_err kc__r_fail(kc_reader *r, kc_err code, const char *field);
 kc_err kc__r_fail_at(kc_reader *r, const uint8_t *at, kc_err code,
 		     const char *field);
 
-static inline size_t kc__r_left(const kc_reader *r)
+static KC__INLINE size_t kc__r_left(const kc_reader *r)
 {
 	return (size_t)(r->end - r->p);
 }
 
-static inline kc_err kc__r_i8(kc_reader *r, int8_t *v, const char *field)
+static KC__INLINE kc_err kc__r_i8(kc_reader *r, int8_t *v, const char *field)
 {
 	if (r->end - r->p < 1)
 		return kc__r_fail(r, KC_ERR_TRUNCATED, field);
@@ -216,7 +250,7 @@ static inline kc_err kc__r_i8(kc_reader *r, int8_t *v, const char *field)
 	r->p += 1;
 	return KC_OK;
 }
-static inline kc_err kc__r_i16(kc_reader *r, int16_t *v, const char *field)
+static KC__INLINE kc_err kc__r_i16(kc_reader *r, int16_t *v, const char *field)
 {
 	if (r->end - r->p < 2)
 		return kc__r_fail(r, KC_ERR_TRUNCATED, field);
@@ -224,11 +258,11 @@ static inline kc_err kc__r_i16(kc_reader *r, int16_t *v, const char *field)
 	r->p += 2;
 	return KC_OK;
 }
-static inline kc_err kc__r_u16(kc_reader *r, uint16_t *v, const char *field)
+static KC__INLINE kc_err kc__r_u16(kc_reader *r, uint16_t *v, const char *field)
 {
 	return kc__r_i16(r, (int16_t *)v, field);
 }
-static inline kc_err kc__r_i32(kc_reader *r, int32_t *v, const char *field)
+static KC__INLINE kc_err kc__r_i32(kc_reader *r, int32_t *v, const char *field)
 {
 	if (r->end - r->p < 4)
 		return kc__r_fail(r, KC_ERR_TRUNCATED, field);
@@ -236,11 +270,11 @@ static inline kc_err kc__r_i32(kc_reader *r, int32_t *v, const char *field)
 	r->p += 4;
 	return KC_OK;
 }
-static inline kc_err kc__r_u32(kc_reader *r, uint32_t *v, const char *field)
+static KC__INLINE kc_err kc__r_u32(kc_reader *r, uint32_t *v, const char *field)
 {
 	return kc__r_i32(r, (int32_t *)v, field);
 }
-static inline kc_err kc__r_i64(kc_reader *r, int64_t *v, const char *field)
+static KC__INLINE kc_err kc__r_i64(kc_reader *r, int64_t *v, const char *field)
 {
 	if (r->end - r->p < 8)
 		return kc__r_fail(r, KC_ERR_TRUNCATED, field);
@@ -270,16 +304,30 @@ static inline kc_err kc__r_uuid(kc_reader *r, kc_uuid *v, const char *field)
 	r->p += 16;
 	return KC_OK;
 }
-/* Unsigned varint of at most max_bytes bytes (5 for 32-bit, 10 for 64). */
-static inline kc_err kc__r_uvarint_n(kc_reader *r, uint64_t *v,
-				     unsigned max_bytes, const char *field)
+/* A varint of one or two bytes: read it and return true; otherwise
+ * (longer, truncated or malformed) leave the cursor and return false. */
+static KC__INLINE bool kc__r_short_uvarint(kc_reader *r, uint32_t *u)
 {
 	const uint8_t *p = r->p;
-	if (p < r->end && !(p[0] & 0x80)) {
-		*v = p[0];
+	if (p < r->end && p[0] < 0x80) {
+		*u = p[0];
 		r->p = p + 1;
-		return KC_OK;
+		return true;
 	}
+	if (r->end - p >= 2 && p[1] < 0x80) {
+		*u = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
+		r->p = p + 2;
+		return true;
+	}
+	return false;
+}
+/* Unsigned varint of at most max_bytes bytes (5 for 32-bit, 10 for 64):
+ * the checked loop behind the short fast path. */
+static KC__NOINLINE kc_err kc__r_uvarint_n(kc_reader *r, uint64_t *v,
+						  unsigned max_bytes,
+						  const char *field)
+{
+	const uint8_t *p = r->p;
 	uint64_t out = 0;
 	for (unsigned i = 0; i < max_bytes; i++) {
 		if (p + i >= r->end)
@@ -294,7 +342,9 @@ static inline kc_err kc__r_uvarint_n(kc_reader *r, uint64_t *v,
 	}
 	return kc__r_fail(r, KC_ERR_VARINT, field);
 }
-static inline kc_err kc__r_uvarint(kc_reader *r, uint32_t *v, const char *field)
+static KC__NOINLINE kc_err kc__r_uvarint_long(kc_reader *r,
+						     uint32_t *v,
+						     const char *field)
 {
 	uint64_t u = 0;
 	KC__TRY(kc__r_uvarint_n(r, &u, 5, field));
@@ -303,22 +353,37 @@ static inline kc_err kc__r_uvarint(kc_reader *r, uint32_t *v, const char *field)
 	*v = (uint32_t)u;
 	return KC_OK;
 }
-static inline kc_err kc__r_varint(kc_reader *r, int32_t *v, const char *field)
+static KC__INLINE kc_err kc__r_uvarint(kc_reader *r, uint32_t *v,
+				       const char *field)
 {
-	uint32_t u = 0;
-	KC__TRY(kc__r_uvarint(r, &u, field));
+	if (kc__r_short_uvarint(r, v))
+		return KC_OK;
+	return kc__r_uvarint_long(r, v, field);
+}
+static KC__INLINE kc_err kc__r_varint(kc_reader *r, int32_t *v,
+				      const char *field)
+{
+	uint32_t u;
+	if (!kc__r_short_uvarint(r, &u))
+		KC__TRY(kc__r_uvarint_long(r, &u, field));
 	*v = (int32_t)(u >> 1) ^ -(int32_t)(u & 1);
 	return KC_OK;
 }
-static inline kc_err kc__r_varlong(kc_reader *r, int64_t *v, const char *field)
+static KC__INLINE kc_err kc__r_varlong(kc_reader *r, int64_t *v,
+				       const char *field)
 {
+	uint32_t s;
+	if (kc__r_short_uvarint(r, &s)) {
+		*v = (int64_t)(s >> 1) ^ -(int64_t)(s & 1);
+		return KC_OK;
+	}
 	uint64_t u = 0;
 	KC__TRY(kc__r_uvarint_n(r, &u, 10, field));
 	*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
 	return KC_OK;
 }
 /* n raw bytes as a slice into the input. */
-static inline kc_err kc__r_take(kc_reader *r, size_t n, const uint8_t **out,
+static KC__INLINE kc_err kc__r_take(kc_reader *r, size_t n, const uint8_t **out,
 				const char *field)
 {
 	if ((size_t)(r->end - r->p) < n)
@@ -330,7 +395,7 @@ static inline kc_err kc__r_take(kc_reader *r, size_t n, const uint8_t **out,
 /* Check an element count against the bytes left before anything is
  * allocated: each element needs at least min_elem_size bytes (>= 1 unless
  * elements can be empty, then pass 0 and the caller bounds it otherwise). */
-static inline kc_err kc__r_check_count(kc_reader *r, const uint8_t *at,
+static KC__INLINE kc_err kc__r_check_count(kc_reader *r, const uint8_t *at,
 				       int64_t count, size_t min_elem_size,
 				       const char *field)
 {
@@ -343,15 +408,22 @@ static inline kc_err kc__r_check_count(kc_reader *r, const uint8_t *at,
 }
 /* A sub-reader over the next n bytes (a length-delimited region); the
  * parent skips them. Errors in the sub-reader are recorded in the same
- * kc_decode_error, with offsets from the same base. */
-static inline kc_err kc__r_sub(kc_reader *r, size_t n, kc_reader *sub,
-			       const char *field)
+ * kc_decode_error, with offsets from the same base. Copied member by
+ * member: a whole-struct copy right after the cursor moved stalls on
+ * store forwarding (the hot Record decode shows it). */
+static KC__INLINE kc_err kc__r_sub(kc_reader *r, size_t n, kc_reader *sub,
+				   const char *field)
 {
-	if ((size_t)(r->end - r->p) < n)
+	const uint8_t *p = r->p;
+	if ((size_t)(r->end - p) < n)
 		return kc__r_fail(r, KC_ERR_BAD_LENGTH, field);
-	*sub = *r;
-	sub->end = r->p + n;
-	r->p += n;
+	sub->p = p;
+	sub->end = p + n;
+	sub->base = r->base;
+	sub->err = r->err;
+	sub->flags = r->flags;
+	sub->max_decompressed = r->max_decompressed;
+	r->p = p + n;
 	return KC_OK;
 }
 

@@ -55,23 +55,25 @@ uint8_t *kc__shrink(uint8_t *buf, size_t len, size_t cap)
 	return t ? t : buf;
 }
 
-kc_err kc__outbuf_init(kc__outbuf *ob, size_t max, size_t hint)
-{
-	ob->len = 0;
-	ob->max = max;
-	ob->cap = hint < max ? hint : max;
-	ob->probing = 0;
-	ob->buf = kc__malloc(ob->cap);
-	return ob->buf ? KC_OK : KC_ERR_NOMEM;
-}
-
 static kc_err outbuf_grow_to(kc__outbuf *ob, size_t cap)
 {
-	uint8_t *b = kc__realloc(ob->buf, cap);
+	uint8_t *b = kc__realloc(ob->buf, cap ? cap : 1);
 	if (!b)
 		return KC_ERR_NOMEM;
 	ob->buf = b;
+	ob->alloc = cap ? cap : 1;
 	ob->cap = cap;
+	return KC_OK;
+}
+
+kc_err kc__outbuf_start(kc__outbuf *ob, size_t hint)
+{
+	size_t want = hint < ob->max ? hint : ob->max;
+	ob->len = 0;
+	ob->probing = 0;
+	if (!ob->buf || ob->alloc < want)
+		return outbuf_grow_to(ob, want);
+	ob->cap = ob->alloc < ob->max ? ob->alloc : ob->max;
 	return KC_OK;
 }
 
@@ -118,73 +120,123 @@ kc_err kc__outbuf_reserve(kc__outbuf *ob, size_t need)
 	return outbuf_grow_to(ob, c > ob->len + need ? c : ob->len + need);
 }
 
-void kc__outbuf_finish(kc__outbuf *ob, uint8_t **out, size_t *out_len)
+/* Codec 0 copies, so callers may treat every attribute value alike.
+ * Copied even past the writer's reference threshold: the caller's source
+ * is usually a scratch buffer it reuses. */
+static kc_err copy_to(const uint8_t *src, size_t n, kc_writer *w)
 {
-	*out = kc__shrink(ob->buf, ob->len, ob->cap);
-	*out_len = ob->len;
-	ob->buf = NULL;
-}
-
-void kc__outbuf_free(kc__outbuf *ob)
-{
-	kc__free(ob->buf);
-	ob->buf = NULL;
-}
-
-/* Codec 0 copies, so callers may treat every attribute value alike. */
-static kc_err copy_out(const uint8_t *src, size_t n, uint8_t **out,
-		       size_t *out_len)
-{
-	uint8_t *b = kc__malloc(n);
-	if (!b)
+	if (n == 0)
+		return w->err;
+	uint8_t *d = kc__w_room(w, n);
+	if (!d)
 		return KC_ERR_NOMEM;
-	if (n)
-		memcpy(b, src, n);
-	*out = b;
-	*out_len = n;
+	memcpy(d, src, n);
+	w->len += n;
 	return KC_OK;
+}
+
+kc_err kc_compress_to(int codec, int level, unsigned flags, const void *src,
+		      size_t n, kc_writer *out)
+{
+	if (!out || (!src && n))
+		return KC_ERR_INVALID_ARG;
+	if (out->err != KC_OK)
+		return out->err;
+	switch (codec) {
+	case KC_CODEC_NONE:
+		return copy_to(src, n, out);
+	case KC_CODEC_GZIP:
+		return kc__gzip_compress(level, src, n, out);
+	case KC_CODEC_SNAPPY:
+		return kc__snappy_compress(flags, src, n, out);
+	case KC_CODEC_LZ4:
+		return kc__lz4_compress(level, flags, src, n, out);
+	case KC_CODEC_ZSTD:
+		return kc__zstd_compress(level, src, n, out);
+	default:
+		return KC_ERR_UNSUPPORTED_CODEC;
+	}
 }
 
 kc_err kc_compress(int codec, int level, unsigned flags, const void *src,
 		   size_t n, uint8_t **out, size_t *out_len)
 {
-	if (!out || !out_len || (!src && n))
+	if (!out || !out_len)
 		return KC_ERR_INVALID_ARG;
+	kc_writer w;
+	kc_writer_init(&w);
+	kc_err err = kc_compress_to(codec, level, flags, src, n, &w);
+	/* An empty copy never touched the writer: still hand out a block. */
+	if (err == KC_OK && !w.buf && !kc__w_room(&w, 1))
+		err = KC_ERR_NOMEM;
+	if (err != KC_OK) {
+		kc_writer_free(&w);
+		return err;
+	}
+	*out = kc__shrink(w.buf, w.len, w.cap);
+	*out_len = w.len;
+	return KC_OK;
+}
+
+static kc_err decompress_into(int codec, unsigned flags, const uint8_t *src,
+			      size_t n, kc__outbuf *ob)
+{
 	switch (codec) {
 	case KC_CODEC_NONE:
-		return copy_out(src, n, out, out_len);
+		if (n > ob->max)
+			return KC_ERR_TOO_LARGE;
+		KC__TRY(kc__outbuf_start(ob, n));
+		if (n)
+			memcpy(ob->buf, src, n);
+		ob->len = n;
+		return KC_OK;
 	case KC_CODEC_GZIP:
-		return kc__gzip_compress(level, src, n, out, out_len);
+		return kc__gzip_decompress(src, n, ob);
 	case KC_CODEC_SNAPPY:
-		return kc__snappy_compress(flags, src, n, out, out_len);
+		return kc__snappy_decompress(src, n, ob);
 	case KC_CODEC_LZ4:
-		return kc__lz4_compress(level, flags, src, n, out, out_len);
+		return kc__lz4_decompress(flags, src, n, ob);
 	case KC_CODEC_ZSTD:
-		return kc__zstd_compress(level, src, n, out, out_len);
+		return kc__zstd_decompress(src, n, ob);
 	default:
 		return KC_ERR_UNSUPPORTED_CODEC;
 	}
 }
 
+kc_err kc_decompress_to(int codec, unsigned flags, const void *src, size_t n,
+			size_t max_out, uint8_t **buf, size_t *cap,
+			size_t *out_len)
+{
+	if (!buf || !cap || !out_len || (!src && n))
+		return KC_ERR_INVALID_ARG;
+	kc__outbuf ob;
+	memset(&ob, 0, sizeof ob);
+	ob.buf = *buf;
+	ob.alloc = *buf ? *cap : 0;
+	ob.max = max_out;
+	kc_err err = decompress_into(codec, flags, src, n, &ob);
+	/* Hand back the block even on failure: a grow may have moved it. */
+	*buf = ob.buf;
+	*cap = ob.alloc;
+	if (err == KC_OK)
+		*out_len = ob.len;
+	return err;
+}
+
 kc_err kc_decompress(int codec, unsigned flags, const void *src, size_t n,
 		     size_t max_out, uint8_t **out, size_t *out_len)
 {
-	if (!out || !out_len || (!src && n))
+	if (!out || !out_len)
 		return KC_ERR_INVALID_ARG;
-	switch (codec) {
-	case KC_CODEC_NONE:
-		if (n > max_out)
-			return KC_ERR_TOO_LARGE;
-		return copy_out(src, n, out, out_len);
-	case KC_CODEC_GZIP:
-		return kc__gzip_decompress(src, n, max_out, out, out_len);
-	case KC_CODEC_SNAPPY:
-		return kc__snappy_decompress(src, n, max_out, out, out_len);
-	case KC_CODEC_LZ4:
-		return kc__lz4_decompress(flags, src, n, max_out, out, out_len);
-	case KC_CODEC_ZSTD:
-		return kc__zstd_decompress(src, n, max_out, out, out_len);
-	default:
-		return KC_ERR_UNSUPPORTED_CODEC;
+	uint8_t *buf = NULL;
+	size_t cap = 0, len = 0;
+	kc_err err = kc_decompress_to(codec, flags, src, n, max_out, &buf,
+				      &cap, &len);
+	if (err != KC_OK) {
+		kc__free(buf);
+		return err;
 	}
+	*out = kc__shrink(buf, len, cap);
+	*out_len = len;
+	return KC_OK;
 }

@@ -43,7 +43,7 @@ static uInt clamp_uint(size_t n)
 }
 
 kc_err kc__gzip_compress(int level, const uint8_t *src, size_t n,
-			 uint8_t **out, size_t *out_len)
+			 kc_writer *w)
 {
 	if (level == KC_LEVEL_DEFAULT)
 		level = Z_DEFAULT_COMPRESSION;
@@ -61,7 +61,7 @@ kc_err kc__gzip_compress(int level, const uint8_t *src, size_t n,
 
 	/* No flush until the end, so deflateBound holds for any chunking. */
 	size_t cap = deflateBound(&zs, n);
-	uint8_t *buf = kc__malloc(cap);
+	uint8_t *buf = kc__w_room(w, cap);
 	if (!buf) {
 		deflateEnd(&zs);
 		return KC_ERR_NOMEM;
@@ -86,12 +86,9 @@ kc_err kc__gzip_compress(int level, const uint8_t *src, size_t n,
 	} while (rc == Z_OK || (rc == Z_BUF_ERROR && zs.avail_out == 0));
 	size_t len = out_pos - zs.avail_out;
 	deflateEnd(&zs);
-	if (rc != Z_STREAM_END) {
-		kc__free(buf);
+	if (rc != Z_STREAM_END)
 		return KC_ERR_COMPRESS;
-	}
-	*out = kc__shrink(buf, len, cap);
-	*out_len = len;
+	w->len += len;
 	return KC_OK;
 }
 
@@ -140,26 +137,17 @@ static kc_err gz_inflate(z_stream *zs, const uint8_t *src, size_t n,
 	}
 }
 
-kc_err kc__gzip_decompress(const uint8_t *src, size_t n, size_t max_out,
-			   uint8_t **out, size_t *out_len)
+kc_err kc__gzip_decompress(const uint8_t *src, size_t n, kc__outbuf *ob)
 {
-	kc__outbuf ob;
-	KC__TRY(kc__outbuf_init(&ob, max_out, kc__outbuf_guess(n)));
+	KC__TRY(kc__outbuf_start(ob, kc__outbuf_guess(n)));
 	z_stream zs;
 	memset(&zs, 0, sizeof zs);
 	zs.zalloc = gz_alloc;
 	zs.zfree = gz_free;
 	int rc = inflateInit2(&zs, GZ_READ_FIRST_BITS);
-	if (rc != Z_OK) {
-		kc__outbuf_free(&ob);
+	if (rc != Z_OK)
 		return inflate_err(rc);
-	}
-	kc_err err = gz_inflate(&zs, src, n, &ob);
+	kc_err err = gz_inflate(&zs, src, n, ob);
 	inflateEnd(&zs);
-	if (err != KC_OK) {
-		kc__outbuf_free(&ob);
-		return err;
-	}
-	kc__outbuf_finish(&ob, out, out_len);
-	return KC_OK;
+	return err;
 }

@@ -19,18 +19,21 @@
  * is stopped without ever holding max+1 bytes, and output of exactly
  * `max` bytes still succeeds. */
 typedef struct kc__outbuf {
-	uint8_t *buf;
+	uint8_t *buf;  /* the caller's reusable block, or NULL */
+	size_t alloc;  /* its size */
 	size_t len;
-	size_t cap;
+	size_t cap;    /* usable: min(alloc, max) */
 	size_t max;
 	int probing;
 	uint8_t probe;
 } kc__outbuf;
 
-/* Allocate the first min(hint, max) bytes (a 1-byte block when that is
- * 0, so a finished empty output is still non-NULL).
+/* Start an output in ob's block (buf/alloc/max set by the dispatcher,
+ * buf possibly NULL): empty it, and grow it to min(hint, max) bytes (at
+ * least 1, so an empty output is still non-NULL) unless it already holds
+ * that much, so a block reused across calls is not reallocated.
  * Returns KC_OK or KC_ERR_NOMEM. Any thread; `ob` is the caller's. */
-kc_err kc__outbuf_init(kc__outbuf *ob, size_t max, size_t hint);
+kc_err kc__outbuf_start(kc__outbuf *ob, size_t hint);
 
 /* Point *p at writable space of *avail >= 1 bytes: free room in the
  * buffer (grown geometrically up to max), or the probe byte when max
@@ -46,13 +49,6 @@ kc_err kc__outbuf_commit(kc__outbuf *ob, size_t produced);
  * len + need > max (checked before allocating), or KC_ERR_NOMEM. */
 kc_err kc__outbuf_reserve(kc__outbuf *ob, size_t need);
 
-/* Hand the buffer to the caller (trimmed when much is unused); `ob` no
- * longer owns it. Cannot fail. */
-void kc__outbuf_finish(kc__outbuf *ob, uint8_t **out, size_t *out_len);
-
-/* Free the buffer of an abandoned decode. */
-void kc__outbuf_free(kc__outbuf *ob);
-
 /* Give back the unused tail of a `cap`-byte compressor output holding
  * `len` bytes; keeps the block as it is if the allocator refuses. */
 uint8_t *kc__shrink(uint8_t *buf, size_t len, size_t cap);
@@ -63,29 +59,28 @@ uint8_t *kc__shrink(uint8_t *buf, size_t len, size_t cap);
 void *kc__lib_alloc(void *opaque, size_t n);
 void kc__lib_free(void *opaque, void *p);
 
-/* Codec entry points behind kc_compress()/kc_decompress(). Arguments are
- * already checked (out pointers non-NULL, src non-NULL when n > 0); each
- * validates its own level range (KC_ERR_INVALID_ARG) and returns the
- * error codes documented in kafkit/compress.h. */
+/* Codec entry points behind kc_compress_to()/kc_decompress_to().
+ * Arguments are already checked (pointers non-NULL, src non-NULL when
+ * n > 0); each validates its own level range (KC_ERR_INVALID_ARG) and
+ * returns the error codes documented in kafkit/compress.h. Compressors
+ * append to w (nothing on error); decompressors start ob themselves with
+ * kc__outbuf_start() and leave the output in it. */
 kc_err kc__gzip_compress(int level, const uint8_t *src, size_t n,
-			 uint8_t **out, size_t *out_len);
-kc_err kc__gzip_decompress(const uint8_t *src, size_t n, size_t max_out,
-			   uint8_t **out, size_t *out_len);
+			 kc_writer *w);
+kc_err kc__gzip_decompress(const uint8_t *src, size_t n, kc__outbuf *ob);
 
 kc_err kc__snappy_compress(unsigned flags, const uint8_t *src, size_t n,
-			   uint8_t **out, size_t *out_len);
-kc_err kc__snappy_decompress(const uint8_t *src, size_t n, size_t max_out,
-			     uint8_t **out, size_t *out_len);
+			   kc_writer *w);
+kc_err kc__snappy_decompress(const uint8_t *src, size_t n, kc__outbuf *ob);
 
 kc_err kc__lz4_compress(int level, unsigned flags, const uint8_t *src,
-			size_t n, uint8_t **out, size_t *out_len);
+			size_t n, kc_writer *w);
 kc_err kc__lz4_decompress(unsigned flags, const uint8_t *src, size_t n,
-			  size_t max_out, uint8_t **out, size_t *out_len);
+			  kc__outbuf *ob);
 
 kc_err kc__zstd_compress(int level, const uint8_t *src, size_t n,
-			 uint8_t **out, size_t *out_len);
-kc_err kc__zstd_decompress(const uint8_t *src, size_t n, size_t max_out,
-			   uint8_t **out, size_t *out_len);
+			 kc_writer *w);
+kc_err kc__zstd_decompress(const uint8_t *src, size_t n, kc__outbuf *ob);
 
 /* First output allocation for a decoder with no better idea of the
  * output size: a few times the input, as record data usually compresses

@@ -79,7 +79,7 @@ static kc_err lz4_err(size_t r, kc_err otherwise)
 }
 
 kc_err kc__lz4_compress(int level, unsigned flags, const uint8_t *src,
-			size_t n, uint8_t **out, size_t *out_len)
+			size_t n, kc_writer *w)
 {
 	LZ4F_preferences_t prefs;
 	memset(&prefs, 0, sizeof prefs);
@@ -95,28 +95,23 @@ kc_err kc__lz4_compress(int level, unsigned flags, const uint8_t *src,
 		prefs.compressionLevel = level;
 
 	size_t cap = LZ4F_compressFrameBound(n, &prefs);
-	uint8_t *buf = kc__malloc(cap);
+	uint8_t *buf = kc__w_room(w, cap);
 	if (!buf)
 		return KC_ERR_NOMEM;
 	LZ4F_cctx *cctx = LZ4F_createCompressionContext_advanced(lz4_mem,
 								  LZ4F_VERSION);
-	if (!cctx) {
-		kc__free(buf);
+	if (!cctx)
 		return KC_ERR_NOMEM;
-	}
 	size_t len = LZ4F_compressFrame_usingCDict(cctx, buf, cap, src, n,
 						   NULL, &prefs);
 	LZ4F_freeCompressionContext(cctx);
-	if (LZ4F_isError(len)) {
-		kc__free(buf);
+	if (LZ4F_isError(len))
 		return lz4_err(len, KC_ERR_COMPRESS);
-	}
 	/* HC: xxh32 from the magic (offset 0) for the magic-0 quirk; the
 	 * descriptor here is FLG BD only, so HC sits at offset 6. */
 	if (flags & KC_COMPRESS_LZ4_LEGACY_HC)
 		buf[6] = header_checksum(buf, 6);
-	*out = kc__shrink(buf, len, cap);
-	*out_len = len;
+	w->len += len;
 	return KC_OK;
 }
 
@@ -183,22 +178,14 @@ static kc_err lz4_decode(LZ4F_dctx *dctx, unsigned flags, const uint8_t *src,
 }
 
 kc_err kc__lz4_decompress(unsigned flags, const uint8_t *src, size_t n,
-			  size_t max_out, uint8_t **out, size_t *out_len)
+			  kc__outbuf *ob)
 {
-	kc__outbuf ob;
-	KC__TRY(kc__outbuf_init(&ob, max_out, kc__outbuf_guess(n)));
+	KC__TRY(kc__outbuf_start(ob, kc__outbuf_guess(n)));
 	LZ4F_dctx *dctx = LZ4F_createDecompressionContext_advanced(
 		lz4_mem, LZ4F_VERSION);
-	if (!dctx) {
-		kc__outbuf_free(&ob);
+	if (!dctx)
 		return KC_ERR_NOMEM;
-	}
-	kc_err err = lz4_decode(dctx, flags, src, n, &ob);
+	kc_err err = lz4_decode(dctx, flags, src, n, ob);
 	LZ4F_freeDecompressionContext(dctx);
-	if (err != KC_OK) {
-		kc__outbuf_free(&ob);
-		return err;
-	}
-	kc__outbuf_finish(&ob, out, out_len);
-	return KC_OK;
+	return err;
 }

@@ -27,35 +27,30 @@ static const uint8_t xerial_magic[8] = {0x82, 'S', 'N', 'A', 'P', 'P', 'Y', 0};
 /* A raw block's length prefix is a uvarint32. */
 #define RAW_MAX UINT32_MAX
 
-static kc_err compress_raw(const uint8_t *src, size_t n, uint8_t **out,
-			   size_t *out_len)
+static kc_err compress_raw(const uint8_t *src, size_t n, kc_writer *w)
 {
 	if (n > RAW_MAX)
 		return KC_ERR_COMPRESS;
 	size_t cap = snappy_max_compressed_length(n);
-	uint8_t *buf = kc__malloc(cap);
+	uint8_t *buf = kc__w_room(w, cap);
 	if (!buf)
 		return KC_ERR_NOMEM;
 	size_t len = cap;
 	if (snappy_compress((const char *)src, n, (char *)buf, &len) !=
-	    SNAPPY_OK) {
-		kc__free(buf);
+	    SNAPPY_OK)
 		return KC_ERR_COMPRESS;
-	}
-	*out = kc__shrink(buf, len, cap);
-	*out_len = len;
+	w->len += len;
 	return KC_OK;
 }
 
-static kc_err compress_xerial(const uint8_t *src, size_t n, uint8_t **out,
-			      size_t *out_len)
+static kc_err compress_xerial(const uint8_t *src, size_t n, kc_writer *w)
 {
 	size_t nblocks = n / XERIAL_BLOCK + (n % XERIAL_BLOCK != 0);
 	size_t per_block = 4 + snappy_max_compressed_length(XERIAL_BLOCK);
 	if (nblocks > (SIZE_MAX - XERIAL_HEADER_LEN) / per_block)
 		return KC_ERR_NOMEM;
 	size_t cap = XERIAL_HEADER_LEN + nblocks * per_block;
-	uint8_t *buf = kc__malloc(cap);
+	uint8_t *buf = kc__w_room(w, cap);
 	if (!buf)
 		return KC_ERR_NOMEM;
 	memcpy(buf, xerial_magic, sizeof xerial_magic);
@@ -66,25 +61,22 @@ static kc_err compress_xerial(const uint8_t *src, size_t n, uint8_t **out,
 		size_t blk = n - off < XERIAL_BLOCK ? n - off : XERIAL_BLOCK;
 		size_t clen = cap - pos - 4;
 		if (snappy_compress((const char *)src + off, blk,
-				    (char *)buf + pos + 4, &clen) != SNAPPY_OK) {
-			kc__free(buf);
+				    (char *)buf + pos + 4, &clen) != SNAPPY_OK)
 			return KC_ERR_COMPRESS;
-		}
 		/* block length: int32 BE */
 		kc__be32(buf + pos, (uint32_t)clen);
 		pos += 4 + clen;
 	}
-	*out = kc__shrink(buf, pos, cap);
-	*out_len = pos;
+	w->len += pos;
 	return KC_OK;
 }
 
 kc_err kc__snappy_compress(unsigned flags, const uint8_t *src, size_t n,
-			   uint8_t **out, size_t *out_len)
+			   kc_writer *w)
 {
 	if (flags & KC_COMPRESS_SNAPPY_RAW)
-		return compress_raw(src, n, out, out_len);
-	return compress_xerial(src, n, out, out_len);
+		return compress_raw(src, n, w);
+	return compress_xerial(src, n, w);
 }
 
 /* Append one raw block to ob, checking its declared size against the cap
@@ -122,8 +114,7 @@ static kc_err uncompress_xerial(const uint8_t *src, size_t n, kc__outbuf *ob)
 	return KC_OK;
 }
 
-kc_err kc__snappy_decompress(const uint8_t *src, size_t n, size_t max_out,
-			     uint8_t **out, size_t *out_len)
+kc_err kc__snappy_decompress(const uint8_t *src, size_t n, kc__outbuf *ob)
 {
 	int xerial = n >= sizeof xerial_magic &&
 		     memcmp(src, xerial_magic, sizeof xerial_magic) == 0;
@@ -135,16 +126,9 @@ kc_err kc__snappy_decompress(const uint8_t *src, size_t n, size_t max_out,
 		return KC_ERR_DECOMPRESS;
 	if (xerial)
 		hint = kc__outbuf_guess(n);
-	else if (hint > max_out)
+	else if (hint > ob->max)
 		return KC_ERR_TOO_LARGE;
-	kc__outbuf ob;
-	KC__TRY(kc__outbuf_init(&ob, max_out, hint));
-	kc_err err = xerial ? uncompress_xerial(src, n, &ob)
-			    : uncompress_block(src, n, &ob);
-	if (err != KC_OK) {
-		kc__outbuf_free(&ob);
-		return err;
-	}
-	kc__outbuf_finish(&ob, out, out_len);
-	return KC_OK;
+	KC__TRY(kc__outbuf_start(ob, hint));
+	return xerial ? uncompress_xerial(src, n, ob)
+		      : uncompress_block(src, n, ob);
 }

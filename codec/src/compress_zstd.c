@@ -44,7 +44,7 @@ static kc_err zstd_err(size_t r, kc_err otherwise)
 }
 
 kc_err kc__zstd_compress(int level, const uint8_t *src, size_t n,
-			 uint8_t **out, size_t *out_len)
+			 kc_writer *w)
 {
 	if (level == KC_LEVEL_DEFAULT)
 		level = ZSTD_CLEVEL_DEFAULT;
@@ -54,24 +54,19 @@ kc_err kc__zstd_compress(int level, const uint8_t *src, size_t n,
 	size_t cap = ZSTD_compressBound(n);
 	if (ZSTD_isError(cap))
 		return KC_ERR_COMPRESS;
-	uint8_t *buf = kc__malloc(cap);
+	uint8_t *buf = kc__w_room(w, cap);
 	if (!buf)
 		return KC_ERR_NOMEM;
 	ZSTD_CCtx *cctx = ZSTD_createCCtx_advanced(zstd_mem);
-	if (!cctx) {
-		kc__free(buf);
+	if (!cctx)
 		return KC_ERR_NOMEM;
-	}
 	size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
 	if (!ZSTD_isError(r))
 		r = ZSTD_compress2(cctx, buf, cap, src, n);
 	ZSTD_freeCCtx(cctx);
-	if (ZSTD_isError(r)) {
-		kc__free(buf);
+	if (ZSTD_isError(r))
 		return zstd_err(r, KC_ERR_COMPRESS);
-	}
-	*out = kc__shrink(buf, r, cap);
-	*out_len = r;
+	w->len += r;
 	return KC_OK;
 }
 
@@ -99,9 +94,9 @@ static kc_err zstd_decode(ZSTD_DCtx *dctx, const uint8_t *src, size_t n,
 	}
 }
 
-kc_err kc__zstd_decompress(const uint8_t *src, size_t n, size_t max_out,
-			   uint8_t **out, size_t *out_len)
+kc_err kc__zstd_decompress(const uint8_t *src, size_t n, kc__outbuf *ob)
 {
+	size_t max_out = ob->max;
 	size_t hint = kc__outbuf_guess(n);
 	unsigned long long declared = ZSTD_getFrameContentSize(src, n);
 	if (declared != ZSTD_CONTENTSIZE_UNKNOWN &&
@@ -115,19 +110,11 @@ kc_err kc__zstd_decompress(const uint8_t *src, size_t n, size_t max_out,
 		    hint > DECLARED_SLACK + 16 * n)
 			hint = DECLARED_SLACK + 16 * n;
 	}
-	kc__outbuf ob;
-	KC__TRY(kc__outbuf_init(&ob, max_out, hint));
+	KC__TRY(kc__outbuf_start(ob, hint));
 	ZSTD_DCtx *dctx = ZSTD_createDCtx_advanced(zstd_mem);
-	if (!dctx) {
-		kc__outbuf_free(&ob);
+	if (!dctx)
 		return KC_ERR_NOMEM;
-	}
-	kc_err err = zstd_decode(dctx, src, n, &ob);
+	kc_err err = zstd_decode(dctx, src, n, ob);
 	ZSTD_freeDCtx(dctx);
-	if (err != KC_OK) {
-		kc__outbuf_free(&ob);
-		return err;
-	}
-	kc__outbuf_finish(&ob, out, out_len);
-	return KC_OK;
+	return err;
 }

@@ -846,6 +846,213 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+/* ---- kc_compress_to / kc_decompress_to ---------------------------------- */
+
+START_TEST(to_round_trip_appends_and_reuses)
+{
+	size_t n = 100000;
+	uint8_t *a = record_like(n);
+	uint8_t *b = random_bytes(n / 2, 7);
+	for (size_t i = 0; i < NCODECS; i++) {
+		int codec = codecs[i];
+		kc_writer w;
+		kc_writer_init(&w);
+		kc_writer_copy(&w, "pre", 3);
+		ck_assert_int_eq(kc_compress_to(codec, KC_LEVEL_DEFAULT, 0, a,
+						n, &w),
+				 KC_OK);
+		size_t alen = kc_writer_pos(&w) - 3;
+		ck_assert_int_eq(kc_compress_to(codec, KC_LEVEL_DEFAULT, 0, b,
+						n / 2, &w),
+				 KC_OK);
+		const uint8_t *data = kc_writer_data(&w);
+		ck_assert_mem_eq(data, "pre", 3);
+		size_t blen = kc_writer_pos(&w) - 3 - alen;
+
+		uint8_t *buf = NULL;
+		size_t cap = 0, len = 0;
+		th_alloc_fail_at(0);
+		ck_assert_int_eq(kc_decompress_to(codec, 0, data + 3, alen, n,
+						  &buf, &cap, &len),
+				 KC_OK);
+		unsigned long first = th_alloc_count();
+		ck_assert_uint_eq(len, n);
+		ck_assert_uint_ge(cap, n);
+		ck_assert_mem_eq(buf, a, n);
+		/* Smaller output into the same block: no move, no growth,
+		 * and fewer allocations (only the libraries' contexts). */
+		uint8_t *was = buf;
+		size_t was_cap = cap;
+		th_alloc_fail_at(0);
+		ck_assert_int_eq(kc_decompress_to(codec, 0, data + 3 + alen,
+						  blen, n, &buf, &cap, &len),
+				 KC_OK);
+		unsigned long second = th_alloc_count();
+		ck_assert_ptr_eq(buf, was);
+		ck_assert_uint_eq(cap, was_cap);
+		ck_assert_uint_eq(len, n / 2);
+		ck_assert_mem_eq(buf, b, n / 2);
+		ck_assert_uint_lt(second, first);
+		if (codec == KC_CODEC_NONE || codec == KC_CODEC_SNAPPY)
+			ck_assert_uint_eq(second, 0);
+		th_alloc_reset();
+		kc_free(buf);
+
+		/* A writer already large enough: none and snappy append
+		 * without allocating at all. */
+		kc_writer_reset(&w);
+		th_alloc_fail_at(0);
+		ck_assert_int_eq(kc_compress_to(codec, KC_LEVEL_DEFAULT, 0, b,
+						n / 2, &w),
+				 KC_OK);
+		if (codec == KC_CODEC_NONE || codec == KC_CODEC_SNAPPY)
+			ck_assert_uint_eq(th_alloc_count(), 0);
+		ck_assert_uint_eq(kc_writer_pos(&w), blen);
+		th_alloc_reset();
+		kc_writer_free(&w);
+	}
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(to_cap_holds_with_a_reused_block)
+{
+	size_t n = 50000;
+	uint8_t *a = record_like(n);
+	for (size_t i = 0; i < NCODECS; i++) {
+		int codec = codecs[i];
+		uint8_t *c;
+		size_t clen;
+		ck_assert_int_eq(kc_compress(codec, KC_LEVEL_DEFAULT, 0, a, n,
+					     &c, &clen),
+				 KC_OK);
+		uint8_t *buf = NULL;
+		size_t cap = 0, len = 0;
+		ck_assert_int_eq(kc_decompress_to(codec, 0, c, clen, n, &buf,
+						  &cap, &len),
+				 KC_OK);
+		ck_assert_uint_eq(len, n);
+		/* The block now holds n bytes or more; the cap still
+		 * applies to the output, not to the block. */
+		size_t old = len;
+		ck_assert_int_eq(kc_decompress_to(codec, 0, c, clen, n - 1,
+						  &buf, &cap, &len),
+				 KC_ERR_TOO_LARGE);
+		ck_assert_uint_eq(len, old);
+		ck_assert_ptr_nonnull(buf);
+		ck_assert_int_eq(kc_decompress_to(codec, 0, c, clen, n, &buf,
+						  &cap, &len),
+				 KC_OK);
+		ck_assert_mem_eq(buf, a, n);
+		kc_free(buf);
+		kc_free(c);
+	}
+	free(a);
+}
+END_TEST
+
+START_TEST(to_bad_arguments)
+{
+	uint8_t *buf = NULL;
+	size_t cap = 0, len = 0;
+	kc_writer w;
+	kc_writer_init(&w);
+	ck_assert_int_eq(kc_compress_to(KC_CODEC_LZ4, KC_LEVEL_DEFAULT, 0, "x",
+					1, NULL),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_compress_to(KC_CODEC_LZ4, KC_LEVEL_DEFAULT, 0,
+					NULL, 1, &w),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_compress_to(9, KC_LEVEL_DEFAULT, 0, "x", 1, &w),
+			 KC_ERR_UNSUPPORTED_CODEC);
+	ck_assert_int_eq(kc_compress_to(KC_CODEC_GZIP, 42, 0, "x", 1, &w),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_uint_eq(kc_writer_pos(&w), 0);
+	/* A writer that already failed takes nothing more. */
+	w.err = KC_ERR_NOMEM;
+	ck_assert_int_eq(kc_compress_to(KC_CODEC_NONE, KC_LEVEL_DEFAULT, 0,
+					"x", 1, &w),
+			 KC_ERR_NOMEM);
+	kc_writer_free(&w);
+
+	ck_assert_int_eq(kc_decompress_to(KC_CODEC_NONE, 0, "x", 1, 10, NULL,
+					  &cap, &len),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_decompress_to(KC_CODEC_NONE, 0, "x", 1, 10, &buf,
+					  NULL, &len),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_decompress_to(KC_CODEC_NONE, 0, "x", 1, 10, &buf,
+					  &cap, NULL),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_decompress_to(KC_CODEC_NONE, 0, NULL, 1, 10, &buf,
+					  &cap, &len),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_decompress_to(9, 0, "x", 1, 10, &buf, &cap, &len),
+			 KC_ERR_UNSUPPORTED_CODEC);
+	ck_assert_int_eq(kc_decompress_to(KC_CODEC_ZSTD, 0, "xyz", 3, 10, &buf,
+					  &cap, &len),
+			 KC_ERR_DECOMPRESS);
+	kc_free(buf);
+}
+END_TEST
+
+/* Fail allocation 1, 2, ... of the _to calls until they succeed: every
+ * failure is KC_ERR_NOMEM, appends nothing, and leaks nothing once the
+ * caller frees its writer or block. */
+static void nomem_walk_to(int codec, const uint8_t *src, size_t n)
+{
+	kc_writer w;
+	unsigned long k;
+	for (k = 1;; k++) {
+		kc_writer_init(&w);
+		th_alloc_fail_at(k);
+		kc_err e = kc_compress_to(codec, KC_LEVEL_DEFAULT, 0, src, n,
+					  &w);
+		if (e == KC_OK)
+			break;
+		ck_assert_int_eq(e, KC_ERR_NOMEM);
+		ck_assert_uint_eq(kc_writer_pos(&w), 0);
+		kc_writer_free(&w);
+		ck_assert_int_eq(th_alloc_live(), 0);
+		ck_assert_uint_lt(k, 1000);
+	}
+	ck_assert_uint_gt(k, 1);
+	th_alloc_reset();
+	for (k = 1;; k++) {
+		uint8_t *buf = NULL;
+		size_t cap = 0, len = 0;
+		th_alloc_fail_at(k);
+		kc_err e = kc_decompress_to(codec, 0, kc_writer_data(&w),
+					    kc_writer_pos(&w), n, &buf, &cap,
+					    &len);
+		if (e == KC_OK) {
+			ck_assert_uint_eq(len, n);
+			ck_assert_mem_eq(buf, src, n);
+			kc_free(buf);
+			ck_assert_int_eq(th_alloc_live(), 0);
+			break;
+		}
+		ck_assert_int_eq(e, KC_ERR_NOMEM);
+		kc_free(buf);
+		ck_assert_int_eq(th_alloc_live(), 0);
+		ck_assert_uint_lt(k, 1000);
+	}
+	ck_assert_uint_gt(k, 1);
+	th_alloc_reset();
+	kc_writer_free(&w);
+}
+
+START_TEST(to_allocation_failures)
+{
+	size_t n = 1 << 18;
+	uint8_t *text = repetitive(n);
+	for (size_t i = 0; i < NCODECS; i++)
+		nomem_walk_to(codecs[i], text, n);
+	free(text);
+}
+END_TEST
+
 static Suite *compress_suite(void)
 {
 	Suite *s = suite_create("compress");
@@ -868,6 +1075,10 @@ static Suite *compress_suite(void)
 	tcase_add_test(tc, bombs_are_stopped_at_the_cap);
 	tcase_add_test(tc, zstd_bomb_without_or_with_false_size);
 	tcase_add_test(tc, allocation_failures);
+	tcase_add_test(tc, to_round_trip_appends_and_reuses);
+	tcase_add_test(tc, to_cap_holds_with_a_reused_block);
+	tcase_add_test(tc, to_bad_arguments);
+	tcase_add_test(tc, to_allocation_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -60,6 +60,18 @@ int kc_codec_parse(const char *name);
 kc_err kc_compress(int codec, int level, unsigned flags, const void *src,
 		   size_t n, uint8_t **out, size_t *out_len);
 
+/* As kc_compress(), but append the compressed bytes to `out` (always
+ * copied, whatever its reference threshold), so that a writer reused
+ * across batches needs no allocation once it is large enough. The writer
+ * may need room for the codec's worst-case bound while compressing.
+ * Preconditions: out non-NULL; src non-NULL when n > 0; src must not
+ * point into out's own buffer (growing it may move it).
+ * Returns KC_OK, or the errors of kc_compress() (KC_ERR_NOMEM also when
+ * out already holds a sticky error); on error nothing is appended. The
+ * writer is the caller's: one thread at a time. */
+kc_err kc_compress_to(int codec, int level, unsigned flags, const void *src,
+		      size_t n, kc_writer *out);
+
 /* Decompress n bytes at src. Accepts: none (a copy); gzip (one or more
  * members; zlib-wrapped too); snappy xerial framing (any version/compat
  * values) or one raw block; one lz4 frame (block and content checksums
@@ -79,6 +91,21 @@ kc_err kc_compress(int codec, int level, unsigned flags, const void *src,
  * KC_ERR_NOMEM; *out is untouched on error. Any thread. */
 kc_err kc_decompress(int codec, unsigned flags, const void *src, size_t n,
 		     size_t max_out, uint8_t **out, size_t *out_len);
+
+/* As kc_decompress(), but into a caller-owned block reused across calls:
+ * *buf (NULL, or the block an earlier call left there) of
+ * *cap bytes is grown with the codec allocator only when the output needs
+ * more, and never shrunk; the output is at (*buf)[0 .. *out_len). Free
+ * *buf with kc_free() when done.
+ * Preconditions: buf, cap and out_len non-NULL; src non-NULL when n > 0;
+ * src must not point into *buf.
+ * Returns KC_OK with *out_len, or the errors of kc_decompress(). *buf and
+ * *cap are updated even on error (the block may have moved or grown; its
+ * contents are then unspecified); *out_len is set only on success. The
+ * block is the caller's: one thread at a time. */
+kc_err kc_decompress_to(int codec, unsigned flags, const void *src, size_t n,
+			size_t max_out, uint8_t **buf, size_t *cap,
+			size_t *out_len);
 
 #ifdef __cplusplus
 }
