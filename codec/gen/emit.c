@@ -954,6 +954,47 @@ static void emit_rest(buf *b, const kg_struct *s)
 			  s->cname), "m version", &body);
 }
 
+/* Statements adding to `acc` a lower bound of the bytes of fields
+ * [from, nfields) and the tag section; returns the constant by which the
+ * exact size may exceed it. Varints and the prefixes of strings and bytes
+ * (1 to 5 bytes, whatever their kind) are bounded, not sized: that skips
+ * most of the size pass. Anything else is sized exactly. */
+static int bound_fields(buf *b, const kg_struct *s, size_t from, const char *acc)
+{
+	const kg_decl *d = s->decl;
+	int fixed = 0, spread = 0;
+	for (size_t i = from; i < s->nfields; i++) {
+		const kg_field *f = s->fields[i];
+		const char *reg = regular_cond(f, d);
+		const kg_type *t = &f->type;
+		if (is0(reg))
+			continue;
+		if (is1(reg) && t->kind == KG_T_SCALAR && scalar_width(t->scalar)) {
+			fixed += scalar_width(t->scalar);
+			continue;
+		}
+		/* A field of some versions only still widens the bound in
+		 * all: the bound stays safe. */
+		bool o = open_if(b, reg);
+		if (t->kind == KG_T_SCALAR && !scalar_width(t->scalar)) {
+			ln(b, "%s += 1;", acc);
+			spread += t->scalar == KG_VARLONG ? 9 : 4;
+		} else if ((t->kind == KG_T_STRING || t->kind == KG_T_BYTES) &&
+			   !f->comp) {
+			ln(b, "%s += 1 + (m->%s.len > 0 ? (size_t)m->%s.len : 0);", acc,
+			   f->name, f->name);
+			spread += 4;
+		} else {
+			size_field(b, s, f, acc);
+		}
+		close_if(b, o);
+	}
+	if (fixed)
+		ln(b, "%s += %d;", acc, fixed);
+	size_tags(b, s, acc);
+	return spread;
+}
+
 static void emit_size(buf *b, const kg_struct *s)
 {
 	buf body = body_buf();
@@ -1037,6 +1078,46 @@ static void emit_comp_helpers(buf *b, const kg_struct *s, const kg_field *f)
 			   f->name, s->cname), "m version", &zb);
 }
 
+/* A varint length precedes bytes not yet written. When a cheap bound of
+ * them fixes the varint's width (nearly always), leave a gap of that
+ * width, write the rest, and fill the gap at the end of the encoder; else
+ * size the rest exactly first. iovec mode always sizes first: there the
+ * owned bytes are not the whole rest. */
+static void enc_varint_length(buf *b, const kg_struct *s, const kg_field *f)
+{
+	size_t idx = 0;
+	while (s->fields[idx] != f)
+		idx++;
+	ln(b, "size_t lo = 0;");
+	int spread = bound_fields(b, s, idx + 1, "lo");
+	ln(b, "len_wid = kc__varint_size((int32_t)lo);");
+	ln(b, "if (w->ref_threshold == 0 && lo <= INT32_MAX - %d &&", spread);
+	ln(b, "    len_wid == kc__varint_size((int32_t)(lo + %d))) {", spread);
+	ln(b, "/* %s: filled in once the rest is written */", f->name);
+	ln(b, "if (kc__w_room(w, len_wid))");
+	ln(b, "\tw->len += len_wid;");
+	ln(b, "len_at = w->len;");
+	ln(b, "} else {");
+	ln(b, "size_t rest = rest_%s(m, version);", sname(s));
+	ln(b, "if (rest > INT32_MAX)");
+	ln(b, "\treturn KC_ERR_INVALID_ARG;");
+	ln(b, "kc__w_varint(w, (int32_t)rest); /* %s */", f->name);
+	ln(b, "}");
+}
+
+/* Fill the gap enc_varint_length() left: zigzag varint of exactly
+ * len_wid bytes (the bound guaranteed that width). */
+static void enc_varint_length_fill(buf *b, const kg_field *f)
+{
+	ln(b, "if (len_at && w->err == KC_OK) {");
+	ln(b, "uint8_t *p = w->buf + len_at - len_wid; /* %s */", f->name);
+	ln(b, "uint32_t u = kc__zigzag32((int32_t)(w->len - len_at));");
+	ln(b, "for (size_t i = 0; i + 1 < len_wid; i++, u >>= 7)");
+	ln(b, "\tp[i] = (uint8_t)(u | 0x80);");
+	ln(b, "p[len_wid - 1] = (uint8_t)u;");
+	ln(b, "}");
+}
+
 static void enc_field(buf *b, const kg_struct *s, const kg_field *f)
 {
 	const kg_decl *d = s->decl;
@@ -1047,10 +1128,7 @@ static void enc_field(buf *b, const kg_struct *s, const kg_field *f)
 			ln(b, "/* %s: patched once the rest is written */", f->name);
 			ln(b, "kc_wslot len_slot = kc_writer_reserve(w, 4);");
 		} else {
-			ln(b, "size_t rest = rest_%s(m, version);", sname(s));
-			ln(b, "if (rest > INT32_MAX)");
-			ln(b, "\treturn KC_ERR_INVALID_ARG;");
-			ln(b, "kc__w_varint(w, (int32_t)rest); /* %s */", f->name);
+			enc_varint_length(b, s, f);
 		}
 		return;
 	}
@@ -1116,6 +1194,9 @@ static void emit_enc(buf *ob, const kg_struct *s)
 	const kg_decl *d = s->decl;
 	buf body = body_buf(), *b = &body;
 	const kg_field *lenf = NULL, *crcf = NULL;
+	const kg_field *lf = length_field(s);
+	if (lf && lf->type.scalar == KG_VARINT)
+		ln(b, "size_t len_at = 0, len_wid = 0; /* %s's gap */", lf->name);
 	for (size_t i = 0; i < s->nfields; i++) {
 		const kg_field *f = s->fields[i];
 		const char *inv = vcond(f->versions, d);
@@ -1163,6 +1244,9 @@ static void emit_enc(buf *ob, const kg_struct *s)
 		}
 		close_if(b, o);
 	}
+	/* Before any CRC, which may cover the gap. */
+	if (lenf && lenf->type.scalar == KG_VARINT)
+		enc_varint_length_fill(b, lenf);
 	if ((lenf && lenf->type.scalar == KG_INT32) || crcf) {
 		/* A failed write left the slots unreserved: nothing to patch. */
 		ln(b, "if (w->err != KC_OK)");

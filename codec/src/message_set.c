@@ -82,13 +82,12 @@ kc_err kc__msgset_seal(kc_batch_builder *b)
 	unsigned flags = c->codec == KC_CODEC_LZ4 && c->magic == 0
 				 ? KC_COMPRESS_LZ4_LEGACY_HC
 				 : 0;
-	uint8_t *z;
-	size_t zn;
-	KC__TRY(kc_compress(c->codec, c->level, flags, w->buf, w->len, &z, &zn));
-	if (zn > (size_t)INT32_MAX - 64) {
-		kc__free(z);
+	/* Compressed into b->z, which keeps its size across batches. */
+	kc_writer *z = &b->z;
+	kc_writer_reset(z);
+	KC__TRY(kc_compress_to(c->codec, c->level, flags, w->buf, w->len, z));
+	if (z->len > (size_t)INT32_MAX - 64)
 		return KC_ERR_TOO_LARGE;
-	}
 	kc_legacy_message wrap = {
 		/* offset: the last inner message's absolute offset (for
 		 * magic 1 that is base + relative, as the broker writes it). */
@@ -98,7 +97,7 @@ kc_err kc__msgset_seal(kc_batch_builder *b)
 		/* timestamp: the max of the inner ones (CreateTime). */
 		.timestamp = c->magic == 1 ? b->max_timestamp : -1,
 		.key = KC_BYTES_NULL,
-		.value = {z, (int32_t)zn},
+		.value = {z->buf, (int32_t)z->len},
 	};
 	/* Make room first so that a failure leaves the inner set intact:
 	 * the wrapper then overwrites it from byte 0. */
@@ -108,12 +107,9 @@ kc_err kc__msgset_seal(kc_batch_builder *b)
 	if (!kc_writer_space(w, need)) {
 		w->len = inner_len;
 		w->err = KC_OK;
-		kc__free(z);
 		return KC_ERR_NOMEM;
 	}
-	kc_err e = kc_legacy_message_encode(w, &wrap, (int16_t)c->magic);
-	kc__free(z);
-	return e;
+	return kc_legacy_message_encode(w, &wrap, (int16_t)c->magic);
 }
 
 /* ---- reading ------------------------------------------------------------- */

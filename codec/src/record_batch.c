@@ -47,6 +47,7 @@ kc_err kc_batch_builder_init(kc_batch_builder *b, const kc_batch_config *cfg)
 {
 	*b = (kc_batch_builder){0};
 	kc_writer_init(&b->w);
+	kc_writer_init(&b->z);
 	if (cfg->magic < 0 || cfg->magic > 2 || cfg->codec < KC_CODEC_NONE ||
 	    cfg->codec > KC_CODEC_ZSTD)
 		return KC_ERR_INVALID_ARG;
@@ -181,28 +182,26 @@ size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
 	return n + (b->count ? 0 : KC_BATCH_V2_HEADER_SIZE);
 }
 
-/* Compress the records region in place. On failure the records are left
- * as they were so that the caller may retry. */
+/* Compress the records region into b->z, then copy the result over the
+ * records: z keeps its size across batches, so a steady stream of batches
+ * allocates nothing here. On failure the records are left as they were
+ * so that the caller may retry. */
 static kc_err v2_compress(kc_batch_builder *b)
 {
-	kc_writer *w = &b->w;
+	kc_writer *w = &b->w, *z = &b->z;
 	size_t raw = w->len - KC_BATCH_V2_HEADER_SIZE;
-	uint8_t *out;
-	size_t n;
-	KC__TRY(kc_compress(b->cfg.codec, b->cfg.level, 0,
-			    w->buf + KC_BATCH_V2_HEADER_SIZE, raw, &out, &n));
+	kc_writer_reset(z);
+	KC__TRY(kc_compress_to(b->cfg.codec, b->cfg.level, 0,
+			       w->buf + KC_BATCH_V2_HEADER_SIZE, raw, z));
+	size_t n = z->len;
+	if (n > (size_t)INT32_MAX - 49)
+		return KC_ERR_TOO_LARGE;
 	if (n > raw && !kc_writer_space(w, n - raw)) {
-		kc__free(out);
 		w->err = KC_OK;
 		return KC_ERR_NOMEM;
 	}
-	if (n > (size_t)INT32_MAX - 49) {
-		kc__free(out);
-		return KC_ERR_TOO_LARGE;
-	}
-	memcpy(w->buf + KC_BATCH_V2_HEADER_SIZE, out, n);
+	memcpy(w->buf + KC_BATCH_V2_HEADER_SIZE, z->buf, n);
 	w->len = KC_BATCH_V2_HEADER_SIZE + n;
-	kc__free(out);
 	return KC_OK;
 }
 
@@ -270,6 +269,7 @@ kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len)
 void kc_batch_builder_reset(kc_batch_builder *b)
 {
 	kc_writer_reset(&b->w);
+	kc_writer_reset(&b->z);
 	b->count = 0;
 	b->raw_len = 0;
 	b->is_sealed = false;
@@ -278,6 +278,7 @@ void kc_batch_builder_reset(kc_batch_builder *b)
 void kc_batch_builder_free(kc_batch_builder *b)
 {
 	kc_writer_free(&b->w);
+	kc_writer_free(&b->z);
 	kc__free(b->hdrs);
 	b->hdrs = NULL;
 	b->hdrs_cap = 0;

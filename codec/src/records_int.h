@@ -48,8 +48,9 @@ int kc__msgset_next(kc_records_iter *it, kc_record_view *rec);
 int kc__iter_fail(kc_records_iter *it, kc_err e);
 
 /* Decompress n bytes at src (codec, flags per kc_decompress) into
- * it->inflated, capped by it->max_decompressed, and point it->recs at the
- * result. `at` is where the compressed bytes sit in the blob (for errors).
+ * it->inflated, a block reused (grown, never shrunk) across batches,
+ * capped by it->max_decompressed, and point it->recs at the result. src
+ * lies in the blob, where a failure is recorded under `field`.
  * Returns KC_OK or a recorded error. */
 kc_err kc__iter_inflate(kc_records_iter *it, int codec, unsigned flags,
 			const uint8_t *src, size_t n, const char *field);

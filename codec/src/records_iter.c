@@ -20,12 +20,27 @@ void kc_records_iter_init(kc_records_iter *it, const void *p, size_t n,
 	kc_arena_init(&it->arena);
 }
 
+void kc_records_iter_reset(kc_records_iter *it, const void *p, size_t n)
+{
+	kc_records_iter keep = *it;
+	kc_records_iter_init(it, p, n, keep.flags, keep.err);
+	it->max_decompressed = keep.max_decompressed;
+	it->inflated = keep.inflated;
+	it->inflated_cap = keep.inflated_cap;
+	it->arena = keep.arena;
+	it->hdrs = keep.hdrs;
+	it->hdrs_cap = keep.hdrs_cap;
+	if (it->arena.used)
+		kc_arena_reset(&it->arena);
+}
+
 void kc_records_iter_free(kc_records_iter *it)
 {
 	kc__free(it->inflated);
 	kc__free(it->hdrs);
 	kc_arena_free(&it->arena);
 	it->inflated = NULL;
+	it->inflated_cap = 0;
 	it->hdrs = NULL;
 	it->hdrs_cap = 0;
 }
@@ -46,16 +61,13 @@ int kc__iter_fail(kc_records_iter *it, kc_err e)
 kc_err kc__iter_inflate(kc_records_iter *it, int codec, unsigned flags,
 			const uint8_t *src, size_t n, const char *field)
 {
-	uint8_t *out;
 	size_t len;
-	kc_err e = kc_decompress(codec, flags, src, n, it->max_decompressed,
-				 &out, &len);
+	kc_err e = kc_decompress_to(codec, flags, src, n, it->max_decompressed,
+				    &it->inflated, &it->inflated_cap, &len);
 	if (e != KC_OK)
 		return kc__r_fail_at(&it->r, src, e, field);
-	kc__free(it->inflated);
-	it->inflated = out;
 	/* Failures inside count from the start of the decompressed bytes. */
-	kc_reader_init(&it->recs, out, len, it->err);
+	kc_reader_init(&it->recs, it->inflated, len, it->err);
 	it->in_compressed = true;
 	return KC_OK;
 }

@@ -543,6 +543,71 @@ START_TEST(reuse_without_allocation)
 }
 END_TEST
 
+/* Steady state with compression: snappy's library path allocates nothing
+ * through the codec allocator, so after the first batch the builder's
+ * compression buffer and the iterator's decompression block (kept by
+ * kc_records_iter_reset) are reused and no codec allocation happens at
+ * all; free then releases every one. _i: magic 2, 1, 0. */
+START_TEST(compressed_reuse_without_allocation)
+{
+	int magic = 2 - _i;
+	kc_batch_config c;
+	kc_batch_builder b;
+	kc_batch_config_default(&c);
+	c.magic = magic;
+	c.codec = KC_CODEC_SNAPPY;
+	th_alloc_fail_at(0);
+	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
+	kc_records_iter it;
+	kc_decode_error err;
+	kc_records_iter_init(&it, NULL, 0, KC_ITER_STRICT_END, &err);
+	unsigned long after_first = 0;
+	enum { NREC = 300, ROUNDS = 5 };
+	for (int round = 0; round < ROUNDS; round++) {
+		kc_batch_builder_reset(&b);
+		for (int i = 0; i < NREC; i++) {
+			rt_rec r;
+			rt_make(&r, i);
+			ck_assert_int_eq(kc_batch_append(&b, r.ts, r.key,
+							 r.value, r.hdrs,
+							 magic == 2 ? r.nh : 0),
+					 KC_OK);
+		}
+		const uint8_t *out;
+		size_t n;
+		ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
+		kc_batch_info info;
+		kc_record_view v;
+		kc_records_iter_reset(&it, out, n);
+		ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
+		ck_assert_int_eq(info.codec, KC_CODEC_SNAPPY);
+		ck_assert_int_eq(info.records_count, NREC);
+		for (int i = 0; i < NREC; i++) {
+			rt_rec r;
+			rt_make(&r, i);
+			ck_assert_int_eq(kc_records_next(&it, &v), 1);
+			expect_same(v.value, r.value);
+			ck_assert_int_eq(v.headers_count,
+					 magic == 2 ? (int32_t)r.nh : 0);
+		}
+		ck_assert_int_eq(kc_records_next(&it, &v), 0);
+		ck_assert_int_eq(kc_records_next_batch(&it, &info), 0);
+		if (round == 0)
+			after_first = th_alloc_count();
+	}
+	ck_assert_uint_gt(after_first, 0);
+	ck_assert_uint_eq(th_alloc_count(), after_first);
+	long held = th_alloc_live();
+	ck_assert_int_gt(held, 0);
+	kc_batch_builder_reset(&b); /* keeps its buffers for reuse ... */
+	ck_assert_int_eq(th_alloc_live(), held);
+	kc_batch_builder_free(&b); /* ... free gives them back */
+	kc_records_iter_free(&it);
+	ck_assert_int_eq(th_alloc_live(), 0);
+	th_alloc_reset();
+}
+END_TEST
+
 START_TEST(malloc_failure_run)
 {
 	kc_batch_config c;
@@ -624,6 +689,7 @@ static Suite *suite(void)
 	tcase_add_test(t, size_accounting);
 	tcase_add_loop_test(t, round_trip_every_codec, 0, KC_CODEC_ZSTD + 1);
 	tcase_add_test(t, reuse_without_allocation);
+	tcase_add_loop_test(t, compressed_reuse_without_allocation, 0, 3);
 	tcase_add_test(t, malloc_failure_run);
 	suite_add_tcase(s, t);
 	return s;

@@ -1134,6 +1134,48 @@ START_TEST(malloc_failure_run)
 }
 END_TEST
 
+/* kc_records_iter_reset: a new blob with the same flags, error struct and
+ * max_decompressed; a sticky error is cleared; the decompression block of
+ * an earlier batch is reused, not reallocated. */
+START_TEST(reset_keeps_settings_and_buffers)
+{
+	blob bad = hexblob(R11), snap = hexblob(R5);
+	kc_records_iter it;
+	kc_decode_error err;
+	kc_batch_info i;
+	kc_record_view v;
+	kc_records_iter_init(&it, bad.p, bad.n, 0, &err);
+	it.max_decompressed = 4096;
+	ck_assert_int_eq(kc_records_next_batch(&it, &i), KC_ERR_CRC);
+	kc_records_iter_reset(&it, snap.p, snap.n);
+	ck_assert_uint_eq(it.max_decompressed, 4096);
+	ck_assert_int_eq(kc_records_next_batch(&it, &i), 1);
+	ck_assert_int_eq(i.codec, KC_CODEC_SNAPPY);
+	ck_assert_int_eq(kc_records_next(&it, &v), 1);
+	th_assert_bytes_hex(v.value, "050607");
+	ck_assert_int_eq(v.headers_count, 1);
+	const uint8_t *block = it.inflated;
+	ck_assert_ptr_nonnull(block);
+	th_alloc_fail_at(1); /* nothing may be allocated from here on */
+	kc_records_iter_reset(&it, snap.p, snap.n);
+	ck_assert_int_eq(kc_records_next_batch(&it, &i), 1);
+	ck_assert_ptr_eq(it.inflated, block);
+	ck_assert_int_eq(kc_records_next(&it, &v), 1);
+	th_assert_bytes_hex(v.key, "01020304");
+	th_assert_bytes_hex(v.headers[0].value, "0b0c");
+	expect_batch_end(&it);
+	expect_blob_end(&it);
+	ck_assert_uint_eq(th_alloc_count(), 0);
+	th_alloc_reset();
+	/* Flags are kept: the bad CRC fails again (not lenient). */
+	kc_records_iter_reset(&it, bad.p, bad.n);
+	ck_assert_int_eq(kc_records_next_batch(&it, &i), KC_ERR_CRC);
+	kc_records_iter_free(&it);
+	free(bad.p);
+	free(snap.p);
+}
+END_TEST
+
 START_TEST(no_allocation_uncompressed)
 {
 	/* Plain batches without headers are walked without allocating. */
@@ -1192,6 +1234,7 @@ static Suite *suite(void)
 	tcase_add_test(e, decompression_bomb);
 	tcase_add_test(e, malloc_failure_run);
 	tcase_add_test(e, no_allocation_uncompressed);
+	tcase_add_test(e, reset_keeps_settings_and_buffers);
 	suite_add_tcase(s, e);
 	return s;
 }

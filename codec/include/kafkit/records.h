@@ -65,6 +65,7 @@ struct kc_record_header; /* generated (kafkit/messages.h) */
 typedef struct kc_batch_builder {
 	kc_batch_config cfg;
 	kc_writer w;          /* the batch as it is built, then as sealed */
+	kc_writer z;          /* compressed records, kept across batches */
 	kc_wslot header;      /* v2: the 61-byte header, filled at seal */
 	int32_t count;
 	int64_t base_timestamp;
@@ -118,8 +119,9 @@ size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
  * KC_ERR_TOO_LARGE. */
 kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len);
 
-/* Start over with the same config (keeps memory for reuse: an
- * uncompressed batch then allocates nothing). */
+/* Start over with the same config, keeping memory for reuse: a batch no
+ * larger than an earlier one then allocates nothing itself (the gzip, lz4
+ * and zstd libraries still set up their own state per seal). */
 void kc_batch_builder_reset(kc_batch_builder *b);
 /* Release the builder's memory; it may be initialised again afterwards. */
 void kc_batch_builder_free(kc_batch_builder *b);
@@ -178,6 +180,7 @@ typedef struct kc_records_iter {
 	int32_t prev_delta;      /* v2: offsetDelta of the previous record */
 	int64_t legacy_delta;    /* legacy wrappers: absolute - relative offset */
 	uint8_t *inflated;       /* decompressed records of the current batch */
+	size_t inflated_cap;     /* its size, reused across batches */
 	kc_arena arena;          /* header arrays of the current record */
 	kc_rec_header *hdrs;     /* header array reused across records */
 	int32_t hdrs_cap;
@@ -218,6 +221,13 @@ int kc_records_next_batch(kc_records_iter *it, kc_batch_info *info);
  * Offsets are absolute; timestamps are the batch's maxTimestamp (v2) or
  * the wrapper's (v1) under LogAppendTime. */
 int kc_records_next(kc_records_iter *it, kc_record_view *rec);
+
+/* Iterate over another records blob with the same flags, error struct
+ * and max_decompressed, keeping the buffers of earlier batches, so that
+ * walking blob after blob allocates nothing once they are large enough.
+ * Precondition: it was initialised with kc_records_iter_init(). Clears a
+ * sticky error and it->truncated_tail. Never fails. */
+void kc_records_iter_reset(kc_records_iter *it, const void *p, size_t n);
 
 /* Release the iterator's buffers. */
 void kc_records_iter_free(kc_records_iter *it);
