@@ -1,0 +1,245 @@
+/*
+ * librdkafka's idempotent producer (enable.idempotence=true) against the
+ * in-process mock cluster: every message delivered once, and each
+ * partition log ends with no duplicate and no gap (offsets and sequences
+ * 0..n-1 of one producer id), also while leaders move.
+ */
+#include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mock_client.h"
+
+#define NMSG 20000
+#define NPART 3
+
+static atomic_int delivered, failed;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
+			void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err)
+		atomic_fetch_add(&failed, 1);
+	else
+		atomic_fetch_add(&delivered, 1);
+}
+
+static rd_kafka_t *producer(km_cluster *c, const char *codec)
+{
+	char err[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	const char *kv[][2] = {
+		{"bootstrap.servers", km_cluster_bootstraps(c)},
+		{"enable.idempotence", "true"},
+		{"linger.ms", "5"},
+		{"batch.num.messages", "200"},
+		{"compression.codec", codec},
+		{"topic.metadata.refresh.interval.ms", "500"},
+		{"retry.backoff.ms", "10"},
+	};
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+		ck_assert_msg(rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err,
+						sizeof err) == RD_KAFKA_CONF_OK,
+			      "%s: %s", kv[i][0], err);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+	ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+	return rk;
+}
+
+/* Produce NMSG messages; with pace, spread over at least 400 ms so that
+ * leaders move under the producer. */
+static void produce_all(rd_kafka_t *rk, const char *topic, bool pace)
+{
+	for (int i = 0; i < NMSG; i++) {
+		if (pace && i % (NMSG / 20) == 0)
+			rd_kafka_poll(rk, 20);
+		char k[32], v[48];
+		int kn = snprintf(k, sizeof k, "key-%d", i % 1000);
+		int vn = snprintf(v, sizeof v, "value-%06d", i);
+		rd_kafka_resp_err_t e;
+		while ((e = rd_kafka_producev(
+				rk, RD_KAFKA_V_TOPIC(topic),
+				RD_KAFKA_V_KEY(k, (size_t)kn),
+				RD_KAFKA_V_VALUE(v, (size_t)vn),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(rk, 10);
+		ck_assert_msg(e == 0, "producev: %s", rd_kafka_err2str(e));
+		rd_kafka_poll(rk, 0);
+	}
+	ck_assert_int_eq(rd_kafka_flush(rk, 60000), 0);
+}
+
+/* What one partition's log holds. */
+typedef struct audit {
+	int64_t next_offset;
+	int64_t pid;
+	int16_t epoch;
+	int bad;
+	char why[160];
+	unsigned char *seen; /* NMSG flags: value-i stored */
+} audit;
+
+static int check_record(void *opaque, const km_record *r)
+{
+	audit *a = opaque;
+	if (a->bad)
+		return 1;
+	if (r->offset != a->next_offset) {
+		snprintf(a->why, sizeof a->why, "offset %lld, want %lld",
+			 (long long)r->offset, (long long)a->next_offset);
+		a->bad = 1;
+	} else if (a->pid < 0 ? r->producer_id < 0 : r->producer_id != a->pid) {
+		snprintf(a->why, sizeof a->why, "producer id %lld",
+			 (long long)r->producer_id);
+		a->bad = 1;
+	} else if (r->sequence != (int32_t)r->offset) {
+		/* one producer, no gap, no duplicate: sequence = offset */
+		snprintf(a->why, sizeof a->why, "offset %lld has sequence %d",
+			 (long long)r->offset, r->sequence);
+		a->bad = 1;
+	}
+	int i = -1;
+	if (!a->bad && (r->value.len != 12 ||
+			sscanf((const char *)r->value.ptr, "value-%6d", &i) != 1 ||
+			i < 0 || i >= NMSG || a->seen[i])) {
+		snprintf(a->why, sizeof a->why, "value %.*s twice or unknown",
+			 r->value.len, (const char *)r->value.ptr);
+		a->bad = 1;
+	}
+	if (a->bad)
+		return 1;
+	a->seen[i] = 1;
+	a->pid = r->producer_id;
+	a->epoch = r->producer_epoch;
+	a->next_offset++;
+	return 0;
+}
+
+static void audit_logs(km_cluster *c, const char *topic)
+{
+	unsigned char *seen = calloc(NMSG, 1);
+	int64_t total = 0, pid = -1;
+	for (int32_t p = 0; p < NPART; p++) {
+		audit a = {.pid = pid, .seen = seen};
+		ck_assert_int_eq(km_cluster_partition_log(c, topic, p,
+							  check_record, &a),
+				 KM_OK);
+		ck_assert_msg(!a.bad, "partition %d: %s", p, a.why);
+		km_partition_info pi;
+		ck_assert_int_eq(km_cluster_partition_info(c, topic, p, &pi),
+				 KM_OK);
+		ck_assert_int_eq(pi.high_watermark, a.next_offset);
+		total += a.next_offset;
+		pid = a.pid;
+	}
+	ck_assert_int_eq(total, NMSG);
+	for (int i = 0; i < NMSG; i++)
+		ck_assert_msg(seen[i], "value-%06d missing", i);
+	free(seen);
+}
+
+static void run(const char *codec, bool move_leaders);
+
+START_TEST(idempotent_none)
+{
+	run("none", false);
+}
+END_TEST
+
+START_TEST(idempotent_lz4)
+{
+	run("lz4", false);
+}
+END_TEST
+
+typedef struct mover {
+	km_cluster *c;
+	atomic_int stop;
+	int moves;
+} mover;
+
+/* Move every partition's leader to the next broker every 30 ms. */
+static void *move_leaders(void *arg)
+{
+	mover *m = arg;
+	while (!atomic_load(&m->stop)) {
+		for (int32_t p = 0; p < NPART; p++) {
+			km_partition_info pi;
+			ck_assert_int_eq(km_cluster_partition_info(m->c, "idem", p,
+								   &pi),
+					 KM_OK);
+			ck_assert_int_eq(km_cluster_set_leader(m->c, "idem", p,
+							       pi.leader % 3 + 1),
+					 KM_OK);
+		}
+		m->moves++;
+		usleep(30000);
+	}
+	return NULL;
+}
+
+START_TEST(idempotent_while_leaders_move)
+{
+	run("snappy", true);
+}
+END_TEST
+
+static void run(const char *codec, bool moving)
+{
+	atomic_store(&delivered, 0);
+	atomic_store(&failed, 0);
+	km_cluster *c = mc_cluster(3, NULL);
+	ck_assert_int_eq(km_cluster_create_topic(c, "idem", NPART, NULL), KM_OK);
+	rd_kafka_t *rk = producer(c, codec);
+	mover m = {.c = c};
+	pthread_t th;
+	if (moving)
+		ck_assert_int_eq(pthread_create(&th, NULL, move_leaders, &m), 0);
+	produce_all(rk, "idem", moving);
+	if (moving) {
+		atomic_store(&m.stop, 1);
+		pthread_join(th, NULL);
+		ck_assert_int_gt(m.moves, 0);
+	}
+	ck_assert_int_eq(atomic_load(&failed), 0);
+	ck_assert_int_eq(atomic_load(&delivered), NMSG);
+	rd_kafka_destroy(rk);
+	audit_logs(c, "idem");
+	km_counters k;
+	ck_assert_int_eq(km_cluster_counters(c, -1, &k), KM_OK);
+	ck_assert_uint_ge(k.requests_by_api[22], 1);
+	/* the moves were felt: some requests met a former leader */
+	if (moving)
+		ck_assert_uint_gt(k.error_responses, 0);
+	km_cluster_destroy(c);
+}
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("mock_rdkafka");
+	TCase *t = tcase_create("idempotence");
+	tcase_set_timeout(t, 120);
+	tcase_add_test(t, idempotent_none);
+	tcase_add_test(t, idempotent_lz4);
+	tcase_add_test(t, idempotent_while_leaders_move);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *r = srunner_create(suite());
+	srunner_run_all(r, CK_NORMAL);
+	int failed_n = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed_n ? EXIT_FAILURE : EXIT_SUCCESS;
+}
