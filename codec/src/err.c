@@ -1,5 +1,7 @@
 /* Names for local errors and for Kafka's protocol error codes. */
 #include <stdio.h>
+#include <string.h>
+#include <strings.h>
 
 #include "kafkit/err.h"
 
@@ -156,6 +158,17 @@ const char *kc_kafka_err_name(int16_t code)
 {
 	int i = kafka_error_index(code);
 	return i < 0 ? "UNKNOWN" : kafka_errors[i].name;
+}
+
+kc_err kc_kafka_err_code(const char *name, size_t len, int16_t *code)
+{
+	for (size_t i = 0; i < sizeof kafka_errors / sizeof kafka_errors[0]; i++)
+		if (strlen(kafka_errors[i].name) == len &&
+		    strncasecmp(kafka_errors[i].name, name, len) == 0) {
+			*code = kafka_errors[i].code;
+			return KC_OK;
+		}
+	return KC_ERR_INVALID_ARG;
 }
 
 int kc_kafka_err_retriable(int16_t code)

@@ -30,6 +30,7 @@ typedef struct km__session km__session;
 typedef struct km__parked km__parked;
 typedef struct km__req km__req;
 typedef struct km__decision km__decision;
+typedef struct km__faults km__faults;
 
 /* Fault injection's decision point: called for every decoded request
  * before its handler runs (see server.h). */
@@ -42,6 +43,8 @@ typedef struct km__broker {
 	uint16_t port;
 	km__session *sessions; /* open connections, newest first */
 	km_counters counters;
+	bool stalled; /* fault: connections are not read */
+	bool down;    /* fault: listener closed */
 } km__broker;
 
 typedef struct km__topic km__topic;
@@ -99,11 +102,21 @@ struct km_cluster {
 
 	km__pre_fn pre_fn;
 	void *pre_opaque;
+	km__faults *faults; /* faults.c; NULL until the first fault call */
 
 	/* I/O thread (mock.c) */
 	pthread_t thread;
 	bool started;
 };
+
+/* A control call: runs on the thread that owns the cluster's state. */
+typedef km_err (*km__call_fn)(km_cluster *c, void *arg);
+
+/* fn(c, arg) on the I/O thread once the cluster is started (posted; the
+ * caller waits), else, or when called from the I/O thread, directly.
+ * Returns fn's result, or KM_ERR_NOMEM when it could not be posted.
+ * Thread: any. */
+km_err km__cluster_call(km_cluster *c, km__call_fn fn, void *arg);
 
 /* Whether Kafka accepts `name` as a topic name: 1..249 bytes of
  * [A-Za-z0-9._-], not "." or "..". */

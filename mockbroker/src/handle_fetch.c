@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 
+#include "faults.h"
 #include "handlers.h"
 
 typedef kc_fetch_response_partition_data part_resp;
@@ -82,6 +83,8 @@ static void answer(km__req *rq, const kc_fetch_request *req, fetch_state *st,
 	int16_t err = rq->forced_error ? rq->forced_error : topic_err;
 	if (!err && !p)
 		err = KM__E_UNKNOWN_TOPIC_OR_PARTITION;
+	if (!err)
+		err = km__faults_partition_error(rq, p);
 	if (!err) {
 		err = km__partition_check(p, rq->broker->id,
 					  rq->api_version >= 9

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 
+#include "faults.h"
 #include "handlers.h"
 
 typedef kc_list_offsets_response_list_offsets_partition_response part_resp;
@@ -41,6 +42,8 @@ static int answer(km__req *rq, const km__topic *t,
 	int16_t err = rq->forced_error;
 	if (!err && !p)
 		err = KM__E_UNKNOWN_TOPIC_OR_PARTITION;
+	if (!err)
+		err = km__faults_partition_error(rq, p);
 	if (!err)
 		err = km__partition_check(p, rq->broker->id,
 					  v >= 4 ? q->current_leader_epoch : -1);

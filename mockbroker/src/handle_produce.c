@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 
+#include "faults.h"
 #include "handlers.h"
 #include "produce_validate.h"
 
@@ -93,7 +94,10 @@ static int16_t produce_partition(km__req *rq, const kc_produce_request *req,
 	km__partition *p = t ? km__topic_partition(t, pd->index) : NULL;
 	if (!p)
 		return KM__E_UNKNOWN_TOPIC_OR_PARTITION;
-	int16_t err = km__produce_precheck(pd->records, rq->api_version, why);
+	int16_t err = km__faults_partition_error(rq, p);
+	if (err)
+		return err;
+	err = km__produce_precheck(pd->records, rq->api_version, why);
 	if (err)
 		return err;
 	if (req->acks != 0 && req->acks != 1 && req->acks != -1)

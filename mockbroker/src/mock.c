@@ -11,6 +11,7 @@
 #include "buf_int.h"
 #include "cluster.h"
 #include "conn.h"
+#include "faults.h"
 #include "kafkit/mock.h"
 #include "server.h"
 
@@ -47,11 +48,9 @@ void km_options_init(km_options *o)
 
 /* ---- running on the I/O thread ------------------------------------------ */
 
-typedef km_err (*call_fn)(km_cluster *c, void *arg);
-
 typedef struct call {
 	km_cluster *c;
-	call_fn fn;
+	km__call_fn fn;
 	void *arg;
 	km_err result;
 	pthread_mutex_t mu;
@@ -70,9 +69,7 @@ static void call_on_loop(km__loop *loop, void *arg)
 	pthread_mutex_unlock(&k->mu);
 }
 
-/* fn(c, arg) on the thread that owns the cluster's state: the I/O thread
- * once started (waiting for it), else the caller's. */
-static km_err run(km_cluster *c, call_fn fn, void *arg)
+km_err km__cluster_call(km_cluster *c, km__call_fn fn, void *arg)
 {
 	if (!c->started || pthread_equal(pthread_self(), c->thread))
 		return fn(c, arg);
@@ -114,6 +111,7 @@ static void cluster_free(km_cluster *c)
 	}
 	if (c->loop)
 		km__defer_cancel(c->loop, &c->recheck);
+	km__faults_free(c);
 	km__cluster_free_state(c);
 	kc_arena_free(&c->arena);
 	kc_writer_free(&c->out);
@@ -311,7 +309,7 @@ km_err km_cluster_create_topic(km_cluster *c, const char *name,
 	    (opts && opts->replication_factor < 0))
 		return KM_ERR_INVALID_ARG;
 	topic_args a = {name, partitions, opts};
-	return run(c, do_create_topic, &a);
+	return km__cluster_call(c, do_create_topic, &a);
 }
 
 typedef struct part_args {
@@ -335,7 +333,7 @@ static km_err do_set_leader(km_cluster *c, void *arg)
 	km__partition *p = lookup(c, a);
 	if (!p || !km__cluster_broker(c, a->broker))
 		return KM_ERR_NOT_FOUND;
-	return km__partition_set_leader(p, a->broker);
+	return km__faults_set_leader(c, p, a->broker);
 }
 
 km_err km_cluster_set_leader(km_cluster *c, const char *topic,
@@ -345,7 +343,7 @@ km_err km_cluster_set_leader(km_cluster *c, const char *topic,
 		return KM_ERR_INVALID_ARG;
 	part_args a = {.topic = topic, .partition = partition,
 		       .broker = broker_id};
-	return run(c, do_set_leader, &a);
+	return km__cluster_call(c, do_set_leader, &a);
 }
 
 static km_err do_partition_info(km_cluster *c, void *arg)
@@ -371,7 +369,7 @@ km_err km_cluster_partition_info(km_cluster *c, const char *topic,
 	if (!c || !topic || !out)
 		return KM_ERR_INVALID_ARG;
 	part_args a = {.topic = topic, .partition = partition, .info = out};
-	return run(c, do_partition_info, &a);
+	return km__cluster_call(c, do_partition_info, &a);
 }
 
 static km_err do_partition_log(km_cluster *c, void *arg)
@@ -392,7 +390,7 @@ km_err km_cluster_partition_log(km_cluster *c, const char *topic,
 		return KM_ERR_INVALID_ARG;
 	part_args a = {.topic = topic, .partition = partition, .fn = fn,
 		       .opaque = opaque};
-	return run(c, do_partition_log, &a);
+	return km__cluster_call(c, do_partition_log, &a);
 }
 
 typedef struct counter_args {
@@ -415,6 +413,12 @@ static void add_counters(km_counters *sum, const km_counters *k)
 	sum->batches_appended += k->batches_appended;
 	sum->records_appended += k->records_appended;
 	sum->duplicate_batches += k->duplicate_batches;
+	sum->faults_delayed += k->faults_delayed;
+	sum->faults_swallowed += k->faults_swallowed;
+	sum->faults_closed += k->faults_closed;
+	sum->faults_errors += k->faults_errors;
+	sum->faults_throttled += k->faults_throttled;
+	sum->leader_changes += k->leader_changes;
 }
 
 static km_err do_counters(km_cluster *c, void *arg)
@@ -439,5 +443,5 @@ km_err km_cluster_counters(km_cluster *c, int32_t broker_id,
 	if (!c || !out)
 		return KM_ERR_INVALID_ARG;
 	counter_args a = {broker_id, out};
-	return run(c, do_counters, &a);
+	return km__cluster_call(c, do_counters, &a);
 }

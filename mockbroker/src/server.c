@@ -241,6 +241,7 @@ static void log_request(km__session *s, const km__req *rq, size_t resp_len)
 		.request_size = rq->frame_len,
 		.response_size = resp_len,
 		.error_code = rq->error_code,
+		.faults = rq->faults,
 	};
 	c->opts.request_fn(c->opts.request_opaque, &info);
 }
@@ -280,7 +281,7 @@ static void unpark(km__parked *pk, bool resume)
 	kc__free(pk->frame);
 	kc__free(pk);
 	s->parked = NULL;
-	if (resume)
+	if (resume && !s->broker->stalled)
 		km__conn_resume(s->conn);
 }
 
@@ -368,6 +369,34 @@ static int decode_request(km__req *rq, const kc_api *api, kc_reader *r,
 	return -1;
 }
 
+/* One fault that hit rq: its request log bit, and its counter (NULL: a
+ * parked Fetch, counted when it was first decided). */
+static void fault_hit(km__req *rq, uint32_t bit, uint64_t *counter)
+{
+	rq->faults |= bit;
+	if (counter)
+		(*counter)++;
+}
+
+static void apply_flags(km__req *rq, const km__decision *d, km_counters *k)
+{
+	if (d->delay_ms)
+		fault_hit(rq, KM_FAULT_F_DELAYED,
+			  k ? &k->faults_delayed : NULL);
+	if (d->swallow)
+		fault_hit(rq, KM_FAULT_F_SWALLOWED,
+			  k ? &k->faults_swallowed : NULL);
+	if (d->close)
+		fault_hit(rq, KM_FAULT_F_CLOSED,
+			  k ? &k->faults_closed : NULL);
+	if (d->error_code)
+		fault_hit(rq, KM_FAULT_F_ERROR,
+			  k ? &k->faults_errors : NULL);
+	if (d->throttle_ms)
+		fault_hit(rq, KM_FAULT_F_THROTTLED,
+			  k ? &k->faults_throttled : NULL);
+}
+
 static void serve(km__session *s, const uint8_t *frame, size_t len,
 		  km__parked *pk)
 {
@@ -440,6 +469,7 @@ static void serve(km__session *s, const uint8_t *frame, size_t len,
 		d = pk->d;
 	else if (c->pre_fn)
 		c->pre_fn(c->pre_opaque, &rq, &d);
+	apply_flags(&rq, &d, pk ? NULL : k);
 	if (d.close) {
 		log_request(s, &rq, 0);
 		km__conn_close(s->conn, 0, "fault: closed instead of answering");
@@ -561,10 +591,29 @@ void km__server_accept(km__listener *ls, int fd, void *arg)
 	b->sessions = s;
 	b->counters.connections_accepted++;
 	b->counters.connections_open++;
+	if (b->stalled)
+		km__conn_pause(s->conn);
 }
 
 void km__server_close_all(km__broker *b, int err, const char *reason)
 {
 	while (b->sessions)
 		km__conn_close(b->sessions->conn, err, reason);
+}
+
+void km__server_stall(km__broker *b, bool stalled)
+{
+	b->stalled = stalled;
+	for (km__session *s = b->sessions; s; s = s->next) {
+		if (stalled)
+			km__conn_pause(s->conn);
+		else if (!s->parked)
+			km__conn_resume(s->conn);
+	}
+}
+
+void km__server_close_after(km__broker *b, uint64_t n)
+{
+	for (km__session *s = b->sessions; s; s = s->next)
+		km__conn_close_after(s->conn, n);
 }

@@ -43,6 +43,7 @@ struct km__req {
 	/* set by the decision point */
 	int16_t forced_error; /* answer every element with it, apply nothing */
 	int32_t throttle_ms;  /* throttle_time_ms to answer */
+	uint32_t faults;      /* KM_FAULT_F_* bits, for the request log */
 	/* set by the handler */
 	int16_t error_code;   /* first non-zero error of the response */
 	bool no_response;     /* Produce acks=0: send nothing ... */
@@ -75,6 +76,15 @@ void km__server_accept(km__listener *ls, int fd, void *arg);
 /* Close every connection of broker b (err 0: orderly), e.g. at shutdown;
  * parked requests and delayed responses go with them. */
 void km__server_close_all(km__broker *b, int err, const char *reason);
+
+/* Stall (stop reading every connection of b, and new ones as they are
+ * accepted) or un-stall b; sets b->stalled. A parked Fetch's connection
+ * stays paused until the Fetch is answered. */
+void km__server_stall(km__broker *b, bool stalled);
+
+/* Every connection of b open now closes once n more bytes were written
+ * (km__conn_close_after). */
+void km__server_close_after(km__broker *b, uint64_t n);
 
 /* Data was appended: parked Fetch requests are looked at again at the
  * end of this loop iteration. */

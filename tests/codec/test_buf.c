@@ -359,6 +359,14 @@ START_TEST(slices_and_error_names)
 	ck_assert_str_eq(kc_kafka_err_name(9999), "UNKNOWN");
 	ck_assert(kc_kafka_err_retriable(6));
 	ck_assert(!kc_kafka_err_retriable(10));
+	int16_t code = 0;
+	ck_assert_int_eq(kc_kafka_err_code("NOT_LEADER_OR_FOLLOWER", 22, &code), KC_OK);
+	ck_assert_int_eq(code, 6);
+	ck_assert_int_eq(kc_kafka_err_code("unknown_server_errorX", 20, &code), KC_OK);
+	ck_assert_int_eq(code, -1);
+	ck_assert_int_eq(kc_kafka_err_code("NOT_LEADER", 10, &code), KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_kafka_err_code("NONE_", 5, &code), KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(code, -1);
 
 	kc_decode_error e = {KC_ERR_TRUNCATED, 17, "ProduceRequest.acks", 0};
 	char buf[128];

@@ -61,6 +61,12 @@ const char *kc_err_str(kc_err err);
  * "UNKNOWN" for codes this table does not know. */
 const char *kc_kafka_err_name(int16_t code);
 
+/* Reverse of kc_kafka_err_name: the code of the error named by the `len`
+ * bytes at `name` ("NOT_LEADER_OR_FOLLOWER" gives 6), compared without
+ * case. Errors: KC_ERR_INVALID_ARG when the table has no such name (*code
+ * is then untouched). Thread-safe (static data). */
+kc_err kc_kafka_err_code(const char *name, size_t len, int16_t *code);
+
 /* Whether Kafka's Java client treats the code as retriable. */
 int kc_kafka_err_retriable(int16_t code);
 

@@ -71,7 +71,15 @@ typedef struct km_request_info {
 	size_t request_size;   /* frame bytes, Size field included */
 	size_t response_size;  /* frame bytes queued, Size included; 0: none */
 	int16_t error_code;    /* first non-zero Kafka error in the response */
+	uint32_t faults;       /* KM_FAULT_F_* bits: what fault injection did */
 } km_request_info;
+
+/* km_request_info.faults bits. */
+#define KM_FAULT_F_DELAYED 1u   /* the response was held back */
+#define KM_FAULT_F_SWALLOWED 2u /* served, but no response was sent */
+#define KM_FAULT_F_CLOSED 4u    /* the connection was closed instead */
+#define KM_FAULT_F_ERROR 8u     /* an injected error code was answered */
+#define KM_FAULT_F_THROTTLED 16u /* an injected throttle_time_ms */
 
 /* Called once per request served (after the response was queued, or when
  * none is sent: Produce with acks=0, a closed connection). */
@@ -227,12 +235,174 @@ typedef struct km_counters {
 	uint64_t batches_appended;    /* v2 batches or legacy sets */
 	uint64_t records_appended;
 	uint64_t duplicate_batches;   /* idempotent retries not appended */
+	/* fault injection (requests hit, by what) */
+	uint64_t faults_delayed;
+	uint64_t faults_swallowed;
+	uint64_t faults_closed;
+	uint64_t faults_errors;       /* requests or partitions answered an
+				       * injected error */
+	uint64_t faults_throttled;
+	uint64_t leader_changes;      /* leaderships this broker lost */
 } km_counters;
 
 /* Counters of broker `broker_id`, or of the whole cluster for -1.
  * Errors: KM_ERR_NOT_FOUND. Any thread. */
 km_err km_cluster_counters(km_cluster *c, int32_t broker_id,
 			   km_counters *out);
+
+/* ---- fault injection ----------------------------------------------------
+ *
+ * Every function below may be called from any thread while clients run:
+ * once the cluster is started it is posted to the I/O thread and the caller
+ * waits until it ran (before start it runs on the caller's thread). Rules
+ * (delay, swallow, close, throttle, errors, scheduled leader changes) get a
+ * km_fault_id, which km_fault_cancel removes; a rule whose count is used
+ * up removes itself. Several rules may match one request: their delays add
+ * up, any swallow or close applies (close first), the largest throttle
+ * wins, and the oldest error rule that hits answers its code. Random
+ * choices (probabilities, random leaders, jitter) come from one generator
+ * per cluster, seeded with km_fault_seed (default seed 1), so a run on one
+ * thread of events is reproducible. */
+
+/* Wildcard for a broker id, an api key or a partition. */
+#define KM_ANY (-1)
+
+/* A rule's id; never 0. */
+typedef uint64_t km_fault_id;
+
+/* Which requests a rule applies to, and how often it hits. */
+typedef struct km_fault_match {
+	int32_t broker_id;  /* KM_ANY (the default) or 1..n_brokers */
+	int16_t api_key;    /* KM_ANY (the default) or an api key */
+	/* Each matching request is hit with this probability, in (0, 1].
+	 * Default 1. */
+	double probability;
+	/* The rule removes itself after hitting this many requests; 0 (the
+	 * default): never. Ignored by km_fault_errors (its code list sets
+	 * the count). */
+	uint32_t count;
+} km_fault_match;
+
+/* Fill *m with the defaults: any broker, any api, probability 1, no
+ * count. Any thread. */
+void km_fault_match_init(km_fault_match *m);
+
+/* Seed the fault generator (0 is taken as 1). Errors: KM_ERR_INVALID_ARG
+ * (c NULL). */
+km_err km_fault_seed(km_cluster *c, uint64_t seed);
+
+/* Hold the responses to matching requests for delay_ms plus a uniform
+ * random 0..jitter_ms (an RTT). Later responses on the connection wait
+ * behind a held one, so order is kept. id may be NULL.
+ * Errors: KM_ERR_INVALID_ARG (c or m NULL, a bad match, delay_ms +
+ * jitter_ms > 3600000), KM_ERR_NOT_FOUND (no such broker), KM_ERR_NOMEM. */
+km_err km_fault_delay(km_cluster *c, const km_fault_match *m,
+		      uint32_t delay_ms, uint32_t jitter_ms, km_fault_id *id);
+
+/* Serve matching requests (state changes, appends) but never send their
+ * responses, so clients time out and retry. "The next K requests":
+ * probability 1, count K. Errors: as km_fault_delay. */
+km_err km_fault_swallow(km_cluster *c, const km_fault_match *m,
+			km_fault_id *id);
+
+/* Close the connection instead of serving matching requests (nothing is
+ * applied). Errors: as km_fault_delay. */
+km_err km_fault_close(km_cluster *c, const km_fault_match *m,
+		      km_fault_id *id);
+
+/* Answer matching requests with throttle_time_ms = throttle_ms (they are
+ * served normally). Errors: as km_fault_delay, and KM_ERR_INVALID_ARG for
+ * throttle_ms < 0. */
+km_err km_fault_throttle(km_cluster *c, const km_fault_match *m,
+			 int32_t throttle_ms, km_fault_id *id);
+
+/* Error queue: the next ncodes hits get codes[0], codes[1], ... in order,
+ * then the rule removes itself. A code 0 serves that hit normally. With
+ * topic NULL a hit is a matching request, and every element of its
+ * response gets the code (nothing is applied). With a topic, a hit is one
+ * partition of that topic (partition KM_ANY: any of its partitions) in a
+ * matching Produce, Fetch or ListOffsets request: that partition alone
+ * gets the code and is not applied, the others are served. codes are
+ * copied. Errors: as km_fault_delay, and KM_ERR_INVALID_ARG for ncodes 0
+ * or > 100000, codes NULL, or an invalid topic name (the topic need not
+ * exist yet). */
+km_err km_fault_errors(km_cluster *c, const km_fault_match *m,
+		       const char *topic, int32_t partition,
+		       const int16_t *codes, size_t ncodes, km_fault_id *id);
+
+/* How a leader change picks the new leader. */
+typedef enum km_leader_pick {
+	/* The next replica after the current leader in the replica list
+	 * (with a single replica: the next broker id), skipping brokers
+	 * that are down. */
+	KM_LEADER_ROUND_ROBIN = 0,
+	/* A uniformly random other replica (single replica: other
+	 * broker) among those up. */
+	KM_LEADER_RANDOM = 1,
+} km_leader_pick;
+
+/* Move the leader of partition `partition` of `topic` now, as
+ * km_cluster_set_leader does, to the broker `pick` selects. topic NULL:
+ * every topic; partition KM_ANY: every partition. A partition with no
+ * other broker up keeps its leader (its epoch is not bumped).
+ * Errors: KM_ERR_INVALID_ARG (bad pick, partition < -1),
+ * KM_ERR_NOT_FOUND (no such topic or partition), KM_ERR_NOMEM. */
+km_err km_fault_leader_move(km_cluster *c, const char *topic,
+			    int32_t partition, km_leader_pick pick);
+
+/* Scheduled leader changes: every every_ms, km_fault_leader_move(topic,
+ * partition, pick); the topic and partitions are looked up at each tick
+ * (a topic created later is included when topic is NULL; a named topic
+ * that does not exist is skipped). count > 0: stop after count ticks.
+ * Errors: KM_ERR_INVALID_ARG (every_ms 0 or > 3600000, bad pick,
+ * partition < -1, an invalid topic name), KM_ERR_NOMEM. */
+km_err km_fault_leader_schedule(km_cluster *c, const char *topic,
+				int32_t partition, uint32_t every_ms,
+				km_leader_pick pick, uint32_t count,
+				km_fault_id *id);
+
+/* Remove rule or schedule `id`. Errors: KM_ERR_NOT_FOUND (unknown, or
+ * already removed itself). */
+km_err km_fault_cancel(km_cluster *c, km_fault_id id);
+
+/* Remove every rule and schedule and un-stall every broker (brokers that
+ * are down stay down). Errors: KM_ERR_INVALID_ARG (c NULL). */
+km_err km_fault_clear(km_cluster *c);
+
+/* Stall (stalled true) or un-stall a broker (KM_ANY: all): it keeps
+ * accepting connections but reads nothing from them, open ones and new
+ * ones, until un-stalled; responses already queued still go out.
+ * Errors: KM_ERR_NOT_FOUND (no such broker). */
+km_err km_fault_stall(km_cluster *c, int32_t broker_id, bool stalled);
+
+/* Take a broker down: close its listener (connecting clients are
+ * refused) and drop its connections. move_leaders: each partition it
+ * leads moves, as KM_LEADER_ROUND_ROBIN picks, to another broker that is
+ * up (a partition with none keeps its leader); otherwise leadership stays
+ * and its clients fail until the broker is back. Metadata keeps listing
+ * the broker. No-op (KM_OK) when already down. Errors: KM_ERR_NOT_FOUND,
+ * KM_ERR_NOMEM. */
+km_err km_fault_broker_down(km_cluster *c, int32_t broker_id,
+			    bool move_leaders);
+
+/* Bring a broker back up on the same port (leadership does not move
+ * back). No-op when up. Errors: KM_ERR_NOT_FOUND, KM_ERR_IO (the port was
+ * taken meanwhile; logged; the broker stays down), KM_ERR_NOMEM. */
+km_err km_fault_broker_up(km_cluster *c, int32_t broker_id);
+
+/* Whether broker_id is up: 1 up, 0 down, or KM_ERR_NOT_FOUND. */
+int km_fault_broker_is_up(km_cluster *c, int32_t broker_id);
+
+/* Drop every connection of a broker (KM_ANY: all brokers) now; the
+ * listener keeps accepting. Errors: KM_ERR_NOT_FOUND. */
+km_err km_fault_drop_connections(km_cluster *c, int32_t broker_id);
+
+/* Each connection of a broker (KM_ANY: all) open now closes once nbytes
+ * more bytes were written to it, cut mid-response if need be (0: as soon
+ * as possible). Connections opened later are not affected.
+ * Errors: KM_ERR_NOT_FOUND. */
+km_err km_fault_drop_after(km_cluster *c, int32_t broker_id,
+			   uint64_t nbytes);
 
 #ifdef __cplusplus
 }

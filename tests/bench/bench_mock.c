@@ -1,0 +1,500 @@
+/* Mock broker ingest: librdkafka producing 100-byte messages (acks=1,
+ * linger.ms=5) to kafkit's in-process mock cluster and to librdkafka's own
+ * mock cluster, one after the other in this process, with the same layout
+ * (3 brokers, one topic of 4 partitions, replication factor 3). Prints
+ * messages/s, payload MB/s, the ratio, the process's peak RSS during each
+ * run, the CPU time of the broker thread and of the client threads, and the
+ * bytes each kafkit partition still holds.
+ *
+ *   bench_mock [-n messages] [-r rounds] [-b brokers] [-p partitions]
+ *              [-R retention-bytes] [-s] [-c key=value]...
+ *              [-1 kafkit|librdkafka]
+ *
+ * -n  messages per run (default 1000000)
+ * -r  rounds; each round runs both clusters (default 1, at most 100);
+ *     with several, the medians are compared too
+ * -R  kafkit's per-partition retention (default 5 MiB: librdkafka's mock
+ *     keeps at most 5 MiB or 100000 batches per partition, not settable)
+ * -s  run librdkafka's mock first in each round (default: kafkit first)
+ * -c  extra producer setting (up to 16), to study what limits the rate;
+ *     the figures are then no longer the issue's configuration
+ * -1  run only this cluster (for profiling); no ratio
+ */
+#include <dirent.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <malloc.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kafkit/mock.h"
+
+enum { VALUE_LEN = 100, MAX_THREADS = 256, MAX_ROUNDS = 100, MAX_CONF = 16 };
+
+#define TOPIC "bench"
+
+typedef struct opts {
+	long n;
+	int rounds;
+	int brokers;
+	int partitions;
+	size_t retention;
+	bool rdkafka_first;
+	int n_conf;
+	const char *conf[MAX_CONF]; /* "key=value" */
+	const char *only;           /* NULL: both */
+} opts;
+
+/* One broker implementation under test: either cluster is set. */
+typedef struct target {
+	const char *name;
+	km_cluster *km;
+	rd_kafka_t *mock_host; /* the handle librdkafka's mock lives in */
+	rd_kafka_mock_cluster_t *rdm;
+	const char *bootstraps;
+} target;
+
+/* CPU time (ns) of each thread of this process, for per-thread deltas. */
+typedef struct thread_cpu {
+	int n;
+	long tid[MAX_THREADS];
+	char comm[MAX_THREADS][20];
+	unsigned long long ns[MAX_THREADS];
+} thread_cpu;
+
+typedef struct result {
+	double secs;
+	double peak_rss_mb, base_rss_mb;
+	double cpu_broker, cpu_client, cpu_main; /* seconds */
+	int64_t stored;         /* sum of high watermarks (messages) */
+	size_t retained_bytes;  /* kafkit only; 0 for librdkafka */
+	size_t retained_batches;
+} result;
+
+static atomic_long delivered, failed;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what, const char *why)
+{
+	fprintf(stderr, "bench_mock: %s: %s\n", what, why);
+	exit(1);
+}
+
+/* A field of /proc/self/status in kB ("VmRSS", "VmHWM"), in MB. */
+static double status_mb(const char *field)
+{
+	char line[256];
+	size_t fl = strlen(field);
+	double mb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, field, fl) && line[fl] == ':') {
+			mb = strtod(line + fl + 1, NULL) / 1024.0;
+			break;
+		}
+	fclose(f);
+	return mb;
+}
+
+/* Reset VmHWM to the current RSS (Linux >= 4.0), so that each run's peak
+ * is its own and not an earlier run's. */
+static void reset_peak_rss(void)
+{
+	FILE *f = fopen("/proc/self/clear_refs", "w");
+	if (f) {
+		fputs("5", f);
+		fclose(f);
+	}
+}
+
+/* schedstat's first field is on-CPU time in ns, finer than stat's ticks. */
+static void sample_threads(thread_cpu *t)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/task");
+	t->n = 0;
+	if (!d)
+		return;
+	while ((e = readdir(d)) && t->n < MAX_THREADS) {
+		if (e->d_name[0] == '.')
+			continue;
+		int i = t->n;
+		t->tid[i] = strtol(e->d_name, NULL, 10);
+		t->comm[i][0] = 0;
+		t->ns[i] = 0;
+		snprintf(path, sizeof path, "/proc/self/task/%ld/comm",
+			 t->tid[i]);
+		FILE *f = fopen(path, "r");
+		if (f) {
+			if (fgets(t->comm[i], sizeof t->comm[i], f))
+				t->comm[i][strcspn(t->comm[i], "\n")] = 0;
+			fclose(f);
+		}
+		snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
+			 t->tid[i]);
+		f = fopen(path, "r");
+		if (f) {
+			if (fscanf(f, "%llu", &t->ns[i]) != 1)
+				t->ns[i] = 0;
+			fclose(f);
+		}
+		t->n++;
+	}
+	closedir(d);
+}
+
+/* Split the CPU used between two samples: the main thread (producing,
+ * delivery reports), the broker (librdkafka's "rdk:mock" thread, or
+ * kafkit's I/O thread, which keeps the program's name), and librdkafka's
+ * other "rdk:" threads (the client, plus the idle threads of the handle
+ * hosting librdkafka's mock). */
+static void cpu_split(const thread_cpu *a, const thread_cpu *b, result *r)
+{
+	long pid = (long)getpid();
+	r->cpu_broker = r->cpu_client = r->cpu_main = 0;
+	for (int i = 0; i < b->n; i++) {
+		unsigned long long before = 0;
+		for (int j = 0; j < a->n; j++)
+			if (a->tid[j] == b->tid[i])
+				before = a->ns[j];
+		double s = (double)(b->ns[i] - before) / 1e9;
+		if (b->tid[i] == pid)
+			r->cpu_main += s;
+		else if (strncmp(b->comm[i], "rdk:", 4) ||
+			 !strcmp(b->comm[i], "rdk:mock"))
+			r->cpu_broker += s;
+		else
+			r->cpu_client += s;
+	}
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
+			void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err) {
+		if (atomic_fetch_add(&failed, 1) == 0)
+			fprintf(stderr, "bench_mock: delivery: %s\n",
+				rd_kafka_err2str(m->err));
+	} else {
+		atomic_fetch_add(&delivered, 1);
+	}
+}
+
+static void conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
+{
+	char err[256];
+	if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK)
+		die(k, err);
+}
+
+/* The producer under test: acks=1, linger.ms=5, everything else at
+ * librdkafka's defaults (no compression, batch.num.messages 10000). */
+static rd_kafka_t *new_producer(const char *bootstraps, const opts *o)
+{
+	char err[256], kv[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	conf_set(conf, "bootstrap.servers", bootstraps);
+	conf_set(conf, "acks", "1");
+	conf_set(conf, "linger.ms", "5");
+	for (int i = 0; i < o->n_conf; i++) {
+		snprintf(kv, sizeof kv, "%s", o->conf[i]);
+		char *eq = strchr(kv, '=');
+		*eq = 0;
+		conf_set(conf, kv, eq + 1);
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+	if (!rk)
+		die("rd_kafka_new", err);
+	return rk;
+}
+
+static void start_target(target *t, const opts *o)
+{
+	char err[256];
+	if (!strcmp(t->name, "kafkit")) {
+		km_options ko;
+		km_options_init(&ko);
+		ko.retention_bytes = o->retention;
+		ko.replication_factor = o->brokers < 3 ? o->brokers : 3;
+		km_err e = km_cluster_new(&t->km, o->brokers, &ko);
+		if (e == KM_OK)
+			e = km_cluster_create_topic(t->km, TOPIC,
+						    o->partitions, NULL);
+		if (e == KM_OK)
+			e = km_cluster_start(t->km);
+		if (e != KM_OK)
+			die("kafkit mock", km_err_name(e));
+		t->bootstraps = km_cluster_bootstraps(t->km);
+		return;
+	}
+	/* The hosting handle has no bootstrap servers: it never connects,
+	 * and its notice saying so is not wanted. */
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	conf_set(conf, "log_level", "3");
+	t->mock_host = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+	if (!t->mock_host)
+		die("rd_kafka_new (mock host)", err);
+	t->rdm = rd_kafka_mock_cluster_new(t->mock_host, o->brokers);
+	if (!t->rdm)
+		die("rd_kafka_mock_cluster_new", "failed");
+	rd_kafka_resp_err_t re = rd_kafka_mock_topic_create(
+		t->rdm, TOPIC, o->partitions, o->brokers < 3 ? o->brokers : 3);
+	if (re)
+		die("rd_kafka_mock_topic_create", rd_kafka_err2str(re));
+	t->bootstraps = rd_kafka_mock_cluster_bootstraps(t->rdm);
+}
+
+static void stop_target(target *t)
+{
+	if (t->km) {
+		km_cluster_destroy(t->km);
+		t->km = NULL;
+	}
+	if (t->rdm) {
+		rd_kafka_mock_cluster_destroy(t->rdm);
+		rd_kafka_destroy(t->mock_host);
+		t->rdm = NULL;
+		t->mock_host = NULL;
+	}
+}
+
+static void produce(rd_kafka_t *rk, int32_t partition, const void *value)
+{
+	for (;;) {
+		/* No copy flag: every message points at the same buffer, so
+		 * the client's own copy does not weigh on the figures. */
+		rd_kafka_resp_err_t e = rd_kafka_producev(
+			rk, RD_KAFKA_V_TOPIC(TOPIC),
+			RD_KAFKA_V_PARTITION(partition),
+			RD_KAFKA_V_VALUE((void *)value, VALUE_LEN),
+			RD_KAFKA_V_END);
+		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+			return;
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			die("rd_kafka_producev", rd_kafka_err2str(e));
+		rd_kafka_poll(rk, 1);
+	}
+}
+
+static void flush_all(rd_kafka_t *rk)
+{
+	while (rd_kafka_outq_len(rk) > 0)
+		rd_kafka_flush(rk, 1000);
+}
+
+/* Messages stored, read back from the partitions' high watermarks. */
+static int64_t stored_messages(rd_kafka_t *rk, int partitions)
+{
+	int64_t sum = 0;
+	for (int32_t p = 0; p < partitions; p++) {
+		int64_t lo, hi;
+		rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(
+			rk, TOPIC, p, &lo, &hi, 10000);
+		if (e)
+			die("rd_kafka_query_watermark_offsets",
+			    rd_kafka_err2str(e));
+		sum += hi;
+	}
+	return sum;
+}
+
+static void run(target *t, const opts *o, const uint8_t *value, result *r)
+{
+	thread_cpu before, after;
+	memset(r, 0, sizeof *r);
+	malloc_trim(0);
+	r->base_rss_mb = status_mb("VmRSS");
+	reset_peak_rss();
+
+	start_target(t, o);
+	rd_kafka_t *rk = new_producer(t->bootstraps, o);
+	/* Warm-up, untimed: metadata, connections to every leader. */
+	atomic_store(&delivered, 0);
+	atomic_store(&failed, 0);
+	for (int32_t p = 0; p < o->partitions; p++)
+		produce(rk, p, value);
+	flush_all(rk);
+	if (atomic_load(&failed))
+		die(t->name, "warm-up delivery failed");
+	atomic_store(&delivered, 0);
+
+	sample_threads(&before);
+	double t0 = now();
+	for (long i = 0; i < o->n; i++)
+		produce(rk, (int32_t)(i % o->partitions), value);
+	flush_all(rk);
+	r->secs = now() - t0;
+	sample_threads(&after);
+	cpu_split(&before, &after, r);
+	r->peak_rss_mb = status_mb("VmHWM");
+
+	if (atomic_load(&delivered) != o->n || atomic_load(&failed))
+		die(t->name, "not every message was delivered");
+	r->stored = stored_messages(rk, o->partitions);
+	if (r->stored != o->n + o->partitions)
+		die(t->name, "high watermarks do not add up to the messages");
+	if (t->km)
+		for (int32_t p = 0; p < o->partitions; p++) {
+			km_partition_info pi;
+			if (km_cluster_partition_info(t->km, TOPIC, p, &pi) !=
+			    KM_OK)
+				die(t->name, "partition info");
+			r->retained_bytes += pi.bytes;
+			r->retained_batches += pi.batches;
+		}
+	rd_kafka_destroy(rk);
+	stop_target(t);
+}
+
+static void print_result(const target *t, const opts *o, const result *r)
+{
+	double mps = (double)o->n / r->secs;
+	printf("%-10s %7.3f s %9.0f msg/s %6.1f MB/s  peak RSS %5.1f MB "
+	       "(+%4.1f)\n",
+	       t->name, r->secs, mps, mps * VALUE_LEN / 1e6, r->peak_rss_mb,
+	       r->peak_rss_mb - r->base_rss_mb);
+	printf("%-10s CPU: broker %.2f s (%.0f ns/msg), client threads "
+	       "%.2f s, main %.2f s; %.2f cores busy\n",
+	       "", r->cpu_broker, r->cpu_broker * 1e9 / (double)o->n,
+	       r->cpu_client, r->cpu_main,
+	       (r->cpu_broker + r->cpu_client + r->cpu_main) / r->secs);
+	if (!strcmp(t->name, "kafkit"))
+		printf("%-10s retained: %.1f MB in %zu batches (%d partitions)\n",
+		       "", (double)r->retained_bytes / 1e6, r->retained_batches,
+		       o->partitions);
+	fflush(stdout);
+}
+
+static long parse_num(const char *s, const char *flag)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*end || v < 1)
+		die(flag, "expects a positive number");
+	return v;
+}
+
+static void parse_args(int argc, char **argv, opts *o)
+{
+	int ch;
+	o->n = 1000000;
+	o->rounds = 1;
+	o->brokers = 3;
+	o->partitions = 4;
+	o->retention = 5u << 20;
+	o->rdkafka_first = false;
+	o->n_conf = 0;
+	o->only = NULL;
+	while ((ch = getopt(argc, argv, "n:r:b:p:R:sc:1:")) != -1)
+		switch (ch) {
+		case 'n': o->n = parse_num(optarg, "-n"); break;
+		case 'r': o->rounds = (int)parse_num(optarg, "-r"); break;
+		case 'b': o->brokers = (int)parse_num(optarg, "-b"); break;
+		case 'p': o->partitions = (int)parse_num(optarg, "-p"); break;
+		case 'R': o->retention = (size_t)parse_num(optarg, "-R"); break;
+		case 's': o->rdkafka_first = true; break;
+		case 'c':
+			if (o->n_conf == MAX_CONF)
+				die("-c", "too many settings");
+			if (!strchr(optarg, '='))
+				die("-c", "expects key=value");
+			o->conf[o->n_conf++] = optarg;
+			break;
+		case '1':
+			if (strcmp(optarg, "kafkit") &&
+			    strcmp(optarg, "librdkafka"))
+				die("-1", "kafkit or librdkafka");
+			o->only = optarg;
+			break;
+		default:
+			fprintf(stderr, "usage: bench_mock [-n messages] "
+					"[-r rounds] [-b brokers] "
+					"[-p partitions] [-R retention-bytes] "
+					"[-s] [-c key=value]... "
+					"[-1 kafkit|librdkafka]\n");
+			exit(2);
+		}
+	if (o->rounds > MAX_ROUNDS)
+		die("-r", "at most 100 rounds");
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int main(int argc, char **argv)
+{
+	opts o;
+	uint8_t value[VALUE_LEN];
+	double rate_km[MAX_ROUNDS], rate_rd[MAX_ROUNDS];
+	parse_args(argc, argv, &o);
+	for (int i = 0; i < VALUE_LEN; i++)
+		value[i] = (uint8_t)('a' + i % 26);
+
+	printf("librdkafka %s: %ld messages of %d B, acks=1, linger.ms=5",
+	       rd_kafka_version_str(), o.n, VALUE_LEN);
+	for (int i = 0; i < o.n_conf; i++)
+		printf(", %s", o.conf[i]);
+	printf("; %d brokers, 1 topic of %d partitions, replication %d; "
+	       "kafkit retention %zu B per partition\n",
+	       o.brokers, o.partitions, o.brokers < 3 ? o.brokers : 3,
+	       o.retention);
+	for (int round = 0; round < o.rounds; round++) {
+		target tk = {.name = "kafkit"};
+		target tr = {.name = "librdkafka"};
+		target *order[2] = {&tk, &tr};
+		result rk_res, rr_res;
+		result *res[2] = {&rk_res, &rr_res};
+		if (o.rdkafka_first) {
+			order[0] = &tr;
+			order[1] = &tk;
+			res[0] = &rr_res;
+			res[1] = &rk_res;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (o.only && strcmp(o.only, order[i]->name))
+				continue;
+			run(order[i], &o, value, res[i]);
+			print_result(order[i], &o, res[i]);
+		}
+		if (o.only)
+			continue;
+		rate_km[round] = (double)o.n / rk_res.secs;
+		rate_rd[round] = (double)o.n / rr_res.secs;
+		printf("round %d: kafkit / librdkafka mock = %.2fx\n", round + 1,
+		       rate_km[round] / rate_rd[round]);
+	}
+	if (o.rounds > 1 && !o.only) {
+		double mk = median(rate_km, o.rounds);
+		double mr = median(rate_rd, o.rounds);
+		printf("medians over %d rounds: kafkit %.0f msg/s (%.1f MB/s), "
+		       "librdkafka %.0f msg/s (%.1f MB/s), ratio %.2fx\n",
+		       o.rounds, mk, mk * VALUE_LEN / 1e6, mr,
+		       mr * VALUE_LEN / 1e6, mk / mr);
+	}
+	return 0;
+}
