@@ -34,7 +34,7 @@ int main(void)
 PROG
 # shellcheck disable=SC2046
 cc -std=c11 -Wall -Werror -o "$tmp/prog" "$tmp/prog.c" \
-	$(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs --static kafkit-codec)
+	$(PKG_CONFIG_PATH="$pc" pkg-config --cflags --libs kafkit-codec)
 "$tmp/prog"
 test -x "$tmp/prefix/bin/kafkit-selfcheck"
 test -f "$tmp/prefix/include/kafkit/messages.h"
