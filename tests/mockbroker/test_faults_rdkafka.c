@@ -9,6 +9,7 @@
  *   responses swallowed, and nothing lost.
  */
 #include <check.h>
+#include <librdkafka/rdkafka.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +17,6 @@
 #include <string.h>
 
 #include "mock_client.h"
-#include "rdkafka_client.h"
 
 #define NMSG 6000
 
@@ -32,7 +32,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 
 static rd_kafka_t *producer(km_cluster *c, bool idempotent)
 {
-	const char *const kv[][2] = {
+	char err[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	const char *kv[][2] = {
+		{"bootstrap.servers", km_cluster_bootstraps(c)},
 		{"enable.idempotence", idempotent ? "true" : "false"},
 		{"acks", "all"},
 		{"linger.ms", "2"},
@@ -44,8 +47,14 @@ static rd_kafka_t *producer(km_cluster *c, bool idempotent)
 		{"topic.metadata.refresh.interval.ms", "200"},
 		{"log_level", "2"},
 	};
-	return trk_producer(km_cluster_bootstraps(c), kv, sizeof kv / sizeof kv[0],
-			    on_delivery);
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+		ck_assert_msg(rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err,
+						sizeof err) == RD_KAFKA_CONF_OK,
+			      "%s: %s", kv[i][0], err);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+	ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+	return rk;
 }
 
 /* NMSG messages "value-<i>", spread over at least 400 ms so that faults
@@ -61,7 +70,15 @@ static void produce_all(km_cluster *c, const char *topic, bool idempotent)
 		char k[16], v[16];
 		int kn = snprintf(k, sizeof k, "k%d", i % 97);
 		int vn = snprintf(v, sizeof v, "value-%06d", i);
-		trk_produce(rk, topic, k, (size_t)kn, v, (size_t)vn);
+		rd_kafka_resp_err_t e;
+		while ((e = rd_kafka_producev(
+				rk, RD_KAFKA_V_TOPIC(topic),
+				RD_KAFKA_V_KEY(k, (size_t)kn),
+				RD_KAFKA_V_VALUE(v, (size_t)vn),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(rk, 10);
+		ck_assert_msg(e == 0, "producev: %s", rd_kafka_err2str(e));
 		rd_kafka_poll(rk, 0);
 	}
 	ck_assert_int_eq(rd_kafka_flush(rk, 60000), 0);

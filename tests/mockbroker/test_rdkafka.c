@@ -5,6 +5,7 @@
  * 0..n-1 of one producer id), also while leaders move.
  */
 #include <check.h>
+#include <librdkafka/rdkafka.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -13,7 +14,6 @@
 #include <unistd.h>
 
 #include "mock_client.h"
-#include "rdkafka_client.h"
 
 #define NMSG 20000
 #define NPART 3
@@ -33,7 +33,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
 
 static rd_kafka_t *producer(km_cluster *c, const char *codec)
 {
-	const char *const kv[][2] = {
+	char err[256];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	const char *kv[][2] = {
+		{"bootstrap.servers", km_cluster_bootstraps(c)},
 		{"enable.idempotence", "true"},
 		{"linger.ms", "5"},
 		{"batch.num.messages", "200"},
@@ -41,8 +44,14 @@ static rd_kafka_t *producer(km_cluster *c, const char *codec)
 		{"topic.metadata.refresh.interval.ms", "500"},
 		{"retry.backoff.ms", "10"},
 	};
-	return trk_producer(km_cluster_bootstraps(c), kv, sizeof kv / sizeof kv[0],
-			    on_delivery);
+	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+		ck_assert_msg(rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err,
+						sizeof err) == RD_KAFKA_CONF_OK,
+			      "%s: %s", kv[i][0], err);
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+	ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
+	return rk;
 }
 
 /* Produce NMSG messages; with pace, spread over at least 400 ms so that
@@ -55,7 +64,15 @@ static void produce_all(rd_kafka_t *rk, const char *topic, bool pace)
 		char k[32], v[48];
 		int kn = snprintf(k, sizeof k, "key-%d", i % 1000);
 		int vn = snprintf(v, sizeof v, "value-%06d", i);
-		trk_produce(rk, topic, k, (size_t)kn, v, (size_t)vn);
+		rd_kafka_resp_err_t e;
+		while ((e = rd_kafka_producev(
+				rk, RD_KAFKA_V_TOPIC(topic),
+				RD_KAFKA_V_KEY(k, (size_t)kn),
+				RD_KAFKA_V_VALUE(v, (size_t)vn),
+				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+				RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(rk, 10);
+		ck_assert_msg(e == 0, "producev: %s", rd_kafka_err2str(e));
 		rd_kafka_poll(rk, 0);
 	}
 	ck_assert_int_eq(rd_kafka_flush(rk, 60000), 0);
