@@ -39,7 +39,7 @@ typedef void (*km__pre_fn)(void *opaque, const km__req *rq, km__decision *d);
 typedef struct km__broker {
 	km_cluster *cluster;
 	int32_t id;
-	km__listener *ls;
+	kn__listener *ls;
 	uint16_t port;
 	km__session *sessions; /* open connections, newest first */
 	km_counters counters;
@@ -78,7 +78,7 @@ typedef struct km__txn_id {
 } km__txn_id;
 
 struct km_cluster {
-	km__loop *loop;
+	kn__loop *loop;
 	km_options opts;       /* copied; ports and cluster_id point below */
 	uint16_t *ports;
 	char *cluster_id;
@@ -98,7 +98,7 @@ struct km_cluster {
 
 	/* Fetch requests waiting for data (server.c) */
 	km__parked *parked;
-	km__defer recheck;
+	kn__defer recheck;
 
 	km__pre_fn pre_fn;
 	void *pre_opaque;

@@ -45,7 +45,7 @@ typedef struct sched {
 	int32_t partition;
 	km_leader_pick pick;
 	uint32_t left; /* ticks before it ends; 0: no end */
-	km__timer timer;
+	kn__timer timer;
 } sched;
 
 struct km__faults {
@@ -85,7 +85,7 @@ static void rule_free(rule *r)
 
 static void sched_free(km_cluster *c, sched *s)
 {
-	km__timer_stop(c->loop, &s->timer);
+	kn__timer_stop(c->loop, &s->timer);
 	kc__free(s->topic);
 	kc__free(s);
 }
@@ -324,14 +324,14 @@ static void sched_unlink(km__faults *f, sched *s)
 	}
 }
 
-static void sched_tick(km__loop *loop, void *arg)
+static void sched_tick(kn__loop *loop, void *arg)
 {
 	sched *s = arg;
 	km_cluster *c = s->c;
 	km__faults *f = c->faults;
 	if (move_leaders(c, f, s->topic, s->partition, s->pick, false) !=
 	    KM_OK)
-		km__loop_logf(loop, "scheduled leader change: out of memory");
+		kn__loop_logf(loop, "scheduled leader change: out of memory");
 	if (s->left && --s->left == 0) {
 		sched_unlink(f, s);
 		sched_free(c, s);
@@ -528,9 +528,9 @@ static km_err do_leader_schedule(km_cluster *c, void *arg)
 		return KM_ERR_NOMEM;
 	*s = (sched){.c = c, .partition = a->partition, .pick = a->pick,
 		     .left = a->count};
-	km__timer_init(&s->timer, sched_tick, s);
+	kn__timer_init(&s->timer, sched_tick, s);
 	if ((a->topic && !(s->topic = dup_str(a->topic))) ||
-	    km__timer_start(c->loop, &s->timer, a->every_ms, a->every_ms)) {
+	    kn__timer_start(c->loop, &s->timer, a->every_ms, a->every_ms)) {
 		kc__free(s->topic);
 		kc__free(s);
 		return KM_ERR_NOMEM;
@@ -655,7 +655,7 @@ static km_err do_broker_down(km_cluster *c, void *arg)
 	km__broker *b = km__cluster_broker(c, a->broker);
 	if (b->down)
 		return KM_OK;
-	km__listener_close(b->ls);
+	kn__listener_close(b->ls);
 	km__server_close_all(b, 0, "fault: broker down");
 	b->down = true;
 	for (size_t i = 0; a->flag && i < c->ntopics; i++) {
@@ -689,9 +689,9 @@ static km_err do_broker_up(km_cluster *c, void *arg)
 	km__broker *b = km__cluster_broker(c, a->broker);
 	if (!b->down)
 		return KM_OK;
-	int rc = km__listener_open(b->ls);
+	int rc = kn__listener_open(b->ls);
 	if (rc) {
-		km__loop_logf(c->loop,
+		kn__loop_logf(c->loop,
 			      "broker %" PRId32 ": cannot listen again on "
 			      "127.0.0.1:%u: %s",
 			      b->id, (unsigned)b->port, strerror(-rc));

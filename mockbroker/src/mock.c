@@ -58,7 +58,7 @@ typedef struct call {
 	bool done;
 } call;
 
-static void call_on_loop(km__loop *loop, void *arg)
+static void call_on_loop(kn__loop *loop, void *arg)
 {
 	call *k = arg;
 	(void)loop;
@@ -77,7 +77,7 @@ km_err km__cluster_call(km_cluster *c, km__call_fn fn, void *arg)
 	pthread_mutex_init(&k.mu, NULL);
 	pthread_cond_init(&k.cv, NULL);
 	km_err e = KM_OK;
-	if (km__loop_post(c->loop, call_on_loop, &k)) {
+	if (kn__loop_post(c->loop, call_on_loop, &k)) {
 		e = KM_ERR_NOMEM;
 	} else {
 		pthread_mutex_lock(&k.mu);
@@ -107,15 +107,15 @@ static void cluster_free(km_cluster *c)
 	for (int32_t i = 0; c->brokers && i < c->nbrokers; i++) {
 		km__broker *b = &c->brokers[i];
 		km__server_close_all(b, 0, "the cluster is shutting down");
-		km__listener_destroy(b->ls);
+		kn__listener_destroy(b->ls);
 	}
 	if (c->loop)
-		km__defer_cancel(c->loop, &c->recheck);
+		kn__defer_cancel(c->loop, &c->recheck);
 	km__faults_free(c);
 	km__cluster_free_state(c);
 	kc_arena_free(&c->arena);
 	kc_writer_free(&c->out);
-	km__loop_destroy(c->loop);
+	kn__loop_destroy(c->loop);
 	kc__free(c->brokers);
 	kc__free(c->ports);
 	kc__free(c->cluster_id);
@@ -150,19 +150,19 @@ static km_err open_brokers(km_cluster *c)
 		b->cluster = c;
 		b->id = i + 1;
 		uint16_t port = c->ports ? c->ports[i] : 0;
-		int rc = km__listener_new(&b->ls, c->loop, NULL, port,
+		int rc = kn__listener_new(&b->ls, c->loop, NULL, port,
 					  km__server_accept, b);
 		if (rc)
 			return KM_ERR_NOMEM;
-		rc = km__listener_open(b->ls);
+		rc = kn__listener_open(b->ls);
 		if (rc) {
-			km__loop_logf(c->loop,
+			kn__loop_logf(c->loop,
 				      "broker %" PRId32 ": cannot listen on "
 				      "127.0.0.1:%u: %s",
 				      b->id, (unsigned)port, strerror(-rc));
 			return rc == -ENOMEM ? KM_ERR_NOMEM : KM_ERR_IO;
 		}
-		b->port = km__listener_port(b->ls);
+		b->port = kn__listener_port(b->ls);
 		pos += (size_t)sprintf(c->bootstraps + pos, "%s127.0.0.1:%u",
 				       i ? "," : "", (unsigned)b->port);
 	}
@@ -193,7 +193,7 @@ km_err km_cluster_new(km_cluster **out, int n_brokers, const km_options *opts)
 	if (c->opts.replication_factor > n_brokers)
 		c->opts.replication_factor = n_brokers;
 	if (!c->opts.max_frame)
-		c->opts.max_frame = KM__DEFAULT_MAX_FRAME;
+		c->opts.max_frame = KN__DEFAULT_MAX_FRAME;
 	if (!c->opts.max_message_bytes)
 		c->opts.max_message_bytes = DEFAULT_MAX_MESSAGE;
 	km_err e = KM_OK;
@@ -212,12 +212,12 @@ km_err km_cluster_new(km_cluster **out, int n_brokers, const km_options *opts)
 	c->opts.ports = c->ports;
 	c->opts.cluster_id = c->cluster_id;
 	if (e == KM_OK) {
-		int rc = km__loop_new(&c->loop);
+		int rc = kn__loop_new(&c->loop);
 		if (rc)
 			e = rc == -ENOMEM ? KM_ERR_NOMEM : KM_ERR_IO;
 	}
 	if (e == KM_OK) {
-		km__loop_set_log(c->loop, opts->log_fn, opts->log_opaque);
+		kn__loop_set_log(c->loop, opts->log_fn, opts->log_opaque);
 		km__server_init(c);
 		e = open_brokers(c);
 	}
@@ -232,9 +232,9 @@ km_err km_cluster_new(km_cluster **out, int n_brokers, const km_options *opts)
 static void *io_main(void *arg)
 {
 	km_cluster *c = arg;
-	int rc = km__loop_run(c->loop);
+	int rc = kn__loop_run(c->loop);
 	if (rc)
-		km__loop_logf(c->loop, "the I/O loop failed: %s",
+		kn__loop_logf(c->loop, "the I/O loop failed: %s",
 			      strerror(-rc));
 	return NULL;
 }
@@ -262,7 +262,7 @@ void km_cluster_destroy(km_cluster *c)
 	if (!c)
 		return;
 	if (c->started) {
-		km__loop_stop(c->loop);
+		kn__loop_stop(c->loop);
 		pthread_join(c->thread, NULL);
 		c->started = false;
 	}

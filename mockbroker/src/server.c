@@ -38,16 +38,16 @@ struct km__parked {
 	uint8_t *frame;
 	size_t len;
 	uint64_t deadline;
-	km__timer timer;
+	kn__timer timer;
 	km__decision d;
 };
 
 struct km__session {
 	km__broker *broker;
-	km__conn *conn;
+	kn__conn *conn;
 	km__session *prev, *next;
 	outbuf *q_head, *q_tail; /* delayed responses, in request order */
-	km__timer q_timer;
+	kn__timer q_timer;
 	km__parked *parked;
 };
 
@@ -121,7 +121,7 @@ static void outbuf_free(void *arg)
 }
 
 /* Hand ob to the connection (which frees it once written). */
-static int outbuf_send(km__conn *conn, outbuf *ob)
+static int outbuf_send(kn__conn *conn, outbuf *ob)
 {
 	struct iovec stack[IOV_STACK], *iov = stack;
 	size_t n = kc_writer_iov(&ob->w, stack, IOV_STACK);
@@ -133,7 +133,7 @@ static int outbuf_send(km__conn *conn, outbuf *ob)
 		}
 		kc_writer_iov(&ob->w, iov, n);
 	}
-	int rc = km__conn_sendv(conn, iov, (int)n, outbuf_free, ob);
+	int rc = kn__conn_sendv(conn, iov, (int)n, outbuf_free, ob);
 	if (iov != stack)
 		kc__free(iov);
 	if (rc)
@@ -141,10 +141,10 @@ static int outbuf_send(km__conn *conn, outbuf *ob)
 	return rc;
 }
 
-static void flush_due(km__loop *loop, void *arg)
+static void flush_due(kn__loop *loop, void *arg)
 {
 	km__session *s = arg;
-	uint64_t now = km__now_ms();
+	uint64_t now = kn__now_ms();
 	while (s->q_head && s->q_head->due <= now) {
 		outbuf *ob = s->q_head;
 		s->q_head = ob->next;
@@ -152,13 +152,13 @@ static void flush_due(km__loop *loop, void *arg)
 			s->q_tail = NULL;
 		int rc = outbuf_send(s->conn, ob);
 		if (rc) {
-			km__conn_close(s->conn, rc, "queueing a delayed response");
+			kn__conn_close(s->conn, rc, "queueing a delayed response");
 			return;
 		}
 	}
 	if (s->q_head &&
-	    km__timer_start(loop, &s->q_timer, s->q_head->due - now, 0))
-		km__conn_close(s->conn, -ENOMEM, "arming the response timer");
+	    kn__timer_start(loop, &s->q_timer, s->q_head->due - now, 0))
+		kn__conn_close(s->conn, -ENOMEM, "arming the response timer");
 }
 
 /* The response now in c->out, plus rq's references, as an outbuf. */
@@ -181,19 +181,19 @@ static int queue_response(km__session *s, km__req *rq, uint32_t delay_ms)
 {
 	km_cluster *c = s->broker->cluster;
 	if (!delay_ms && !s->q_head && !rq->nrefs)
-		return km__conn_send_copy(s->conn, kc_writer_data(&c->out),
+		return kn__conn_send_copy(s->conn, kc_writer_data(&c->out),
 					  c->out.len);
 	outbuf *ob = take_output(c, rq);
 	if (!ob)
 		return -ENOMEM;
 	if (!delay_ms && !s->q_head)
 		return outbuf_send(s->conn, ob);
-	ob->due = km__now_ms() + delay_ms;
+	ob->due = kn__now_ms() + delay_ms;
 	/* Responses leave in request order: one due sooner waits. */
 	if (s->q_tail && s->q_tail->due > ob->due)
 		ob->due = s->q_tail->due;
 	if (!s->q_head &&
-	    km__timer_start(c->loop, &s->q_timer, ob->due - km__now_ms(), 0)) {
+	    kn__timer_start(c->loop, &s->q_timer, ob->due - kn__now_ms(), 0)) {
 		outbuf_free(ob);
 		return -ENOMEM;
 	}
@@ -237,7 +237,7 @@ static void log_request(km__session *s, const km__req *rq, size_t resp_len)
 		.api_version = rq->api_version,
 		.correlation_id = rq->correlation_id,
 		.client_id = rq->client_id,
-		.peer = km__conn_peer(s->conn),
+		.peer = kn__conn_peer(s->conn),
 		.request_size = rq->frame_len,
 		.response_size = resp_len,
 		.error_code = rq->error_code,
@@ -259,7 +259,7 @@ static void reject(km__session *s, const km__req *rq, const char *why)
 		 rq->api_key, rq->api_version, rq->correlation_id, client, why);
 	s->broker->counters.requests_rejected++;
 	log_request(s, rq, 0);
-	km__conn_close(s->conn, -EPROTO, reason);
+	kn__conn_close(s->conn, -EPROTO, reason);
 }
 
 /* ---- parked Fetch requests ---------------------------------------------- */
@@ -277,22 +277,22 @@ static void unpark(km__parked *pk, bool resume)
 		c->parked = pk->next;
 	if (pk->next)
 		pk->next->prev = pk->prev;
-	km__timer_stop(c->loop, &pk->timer);
+	kn__timer_stop(c->loop, &pk->timer);
 	kc__free(pk->frame);
 	kc__free(pk);
 	s->parked = NULL;
 	if (resume && !s->broker->stalled)
-		km__conn_resume(s->conn);
+		kn__conn_resume(s->conn);
 }
 
-static void park_expired(km__loop *loop, void *arg)
+static void park_expired(kn__loop *loop, void *arg)
 {
 	km__parked *pk = arg;
 	(void)loop;
 	serve(pk->s, pk->frame, pk->len, pk);
 }
 
-static void recheck_parked(km__loop *loop, void *arg)
+static void recheck_parked(kn__loop *loop, void *arg)
 {
 	km_cluster *c = arg;
 	(void)loop;
@@ -306,13 +306,13 @@ static void recheck_parked(km__loop *loop, void *arg)
 
 void km__server_init(km_cluster *c)
 {
-	km__defer_init(&c->recheck, recheck_parked, c);
+	kn__defer_init(&c->recheck, recheck_parked, c);
 }
 
 void km__server_data_arrived(km_cluster *c)
 {
 	if (c->parked)
-		km__defer_schedule(c->loop, &c->recheck);
+		kn__defer_schedule(c->loop, &c->recheck);
 }
 
 /* Keep the frame until data arrives or the wait ends; stop reading the
@@ -330,9 +330,9 @@ static int park(km__session *s, const uint8_t *frame, size_t len,
 	}
 	memcpy(copy, frame, len);
 	*pk = (km__parked){.s = s, .frame = copy, .len = len, .d = *d,
-			   .deadline = km__now_ms() + wait_ms};
-	km__timer_init(&pk->timer, park_expired, pk);
-	if (km__timer_start(c->loop, &pk->timer, wait_ms, 0)) {
+			   .deadline = kn__now_ms() + wait_ms};
+	kn__timer_init(&pk->timer, park_expired, pk);
+	if (kn__timer_start(c->loop, &pk->timer, wait_ms, 0)) {
 		kc__free(copy);
 		kc__free(pk);
 		return -ENOMEM;
@@ -342,7 +342,7 @@ static int park(km__session *s, const uint8_t *frame, size_t len,
 		c->parked->prev = pk;
 	c->parked = pk;
 	s->parked = pk;
-	km__conn_pause(s->conn);
+	kn__conn_pause(s->conn);
 	return 0;
 }
 
@@ -449,7 +449,7 @@ static void serve(km__session *s, const uint8_t *frame, size_t len,
 			api->max_version);
 		size_t n = c->out.len;
 		if (e != KC_OK || queue_response(s, &rq, 0)) {
-			km__conn_close(s->conn, -ENOMEM, "encoding a response");
+			kn__conn_close(s->conn, -ENOMEM, "encoding a response");
 			return;
 		}
 		log_request(s, &rq, n);
@@ -472,12 +472,12 @@ static void serve(km__session *s, const uint8_t *frame, size_t len,
 	apply_flags(&rq, &d, pk ? NULL : k);
 	if (d.close) {
 		log_request(s, &rq, 0);
-		km__conn_close(s->conn, 0, "fault: closed instead of answering");
+		kn__conn_close(s->conn, 0, "fault: closed instead of answering");
 		return;
 	}
 	rq.forced_error = d.error_code;
 	rq.throttle_ms = d.throttle_ms;
-	rq.may_park = !d.error_code && (!pk || km__now_ms() < pk->deadline);
+	rq.may_park = !d.error_code && (!pk || kn__now_ms() < pk->deadline);
 	void *resp = kc_arena_alloc(&c->arena, api->response->struct_size);
 	int rc = resp ? 0 : -ENOMEM;
 	if (!rc) {
@@ -491,20 +491,20 @@ static void serve(km__session *s, const uint8_t *frame, size_t len,
 			const kc_fetch_request *f = body;
 			rc = park(s, frame, len, &d, (uint32_t)f->max_wait_ms);
 			if (rc)
-				km__conn_close(s->conn, rc, "parking a fetch");
+				kn__conn_close(s->conn, rc, "parking a fetch");
 		}
 		return;
 	}
 	if (rc < 0) {
 		release_refs(rq.refs, rq.nrefs);
-		km__conn_close(s->conn, rc, "serving a request");
+		kn__conn_close(s->conn, rc, "serving a request");
 		return;
 	}
 	size_t resp_len = 0;
 	if (rq.close_after) {
 		release_refs(rq.refs, rq.nrefs);
 		log_request(s, &rq, 0);
-		km__conn_close(s->conn, 0, "acks=0 produce failed");
+		kn__conn_close(s->conn, 0, "acks=0 produce failed");
 		return;
 	}
 	if (!rq.no_response && !d.swallow) {
@@ -520,7 +520,7 @@ static void serve(km__session *s, const uint8_t *frame, size_t len,
 			release_refs(rq.refs, rq.nrefs);
 			snprintf(why, sizeof why, "encoding a response: %s",
 				 kc_err_name(e));
-			km__conn_close(s->conn, rc, why);
+			kn__conn_close(s->conn, rc, why);
 			return;
 		}
 	}
@@ -532,20 +532,20 @@ static void serve(km__session *s, const uint8_t *frame, size_t len,
 
 /* ---- connections -------------------------------------------------------- */
 
-static void on_frame(km__conn *conn, const uint8_t *frame, size_t len)
+static void on_frame(kn__conn *conn, const uint8_t *frame, size_t len)
 {
-	serve(km__conn_userdata(conn), frame, len, NULL);
+	serve(kn__conn_userdata(conn), frame, len, NULL);
 }
 
-static void on_close(km__conn *conn, int err, const char *reason)
+static void on_close(kn__conn *conn, int err, const char *reason)
 {
-	km__session *s = km__conn_userdata(conn);
+	km__session *s = kn__conn_userdata(conn);
 	km__broker *b = s->broker;
 	km_cluster *c = b->cluster;
 	(void)reason;
 	if (s->parked)
 		unpark(s->parked, false);
-	km__timer_stop(c->loop, &s->q_timer);
+	kn__timer_stop(c->loop, &s->q_timer);
 	while (s->q_head) {
 		outbuf *ob = s->q_head;
 		s->q_head = ob->next;
@@ -563,23 +563,23 @@ static void on_close(km__conn *conn, int err, const char *reason)
 	kc__free(s);
 }
 
-void km__server_accept(km__listener *ls, int fd, void *arg)
+void km__server_accept(kn__listener *ls, int fd, void *arg)
 {
 	km__broker *b = arg;
 	km_cluster *c = b->cluster;
 	(void)ls;
-	static const km__conn_handler h = {on_frame, on_close};
-	km__conn_opts o = {.max_frame = c->opts.max_frame,
+	static const kn__conn_handler h = {on_frame, on_close};
+	kn__conn_opts o = {.max_frame = c->opts.max_frame,
 			   .out_high_water = OUT_HIGH_WATER};
 	km__session *s = kc__malloc(sizeof *s);
 	int rc = s ? 0 : -ENOMEM;
 	if (s) {
 		*s = (km__session){.broker = b};
-		km__timer_init(&s->q_timer, flush_due, s);
-		rc = km__conn_new(&s->conn, c->loop, fd, &h, &o, s);
+		kn__timer_init(&s->q_timer, flush_due, s);
+		rc = kn__conn_new(&s->conn, c->loop, fd, &h, &o, s);
 	}
 	if (rc) {
-		km__loop_logf(c->loop, "broker %" PRId32 ": cannot serve a "
+		kn__loop_logf(c->loop, "broker %" PRId32 ": cannot serve a "
 			      "new connection: %s", b->id, strerror(-rc));
 		kc__free(s);
 		close(fd);
@@ -592,13 +592,13 @@ void km__server_accept(km__listener *ls, int fd, void *arg)
 	b->counters.connections_accepted++;
 	b->counters.connections_open++;
 	if (b->stalled)
-		km__conn_pause(s->conn);
+		kn__conn_pause(s->conn);
 }
 
 void km__server_close_all(km__broker *b, int err, const char *reason)
 {
 	while (b->sessions)
-		km__conn_close(b->sessions->conn, err, reason);
+		kn__conn_close(b->sessions->conn, err, reason);
 }
 
 void km__server_stall(km__broker *b, bool stalled)
@@ -606,14 +606,14 @@ void km__server_stall(km__broker *b, bool stalled)
 	b->stalled = stalled;
 	for (km__session *s = b->sessions; s; s = s->next) {
 		if (stalled)
-			km__conn_pause(s->conn);
+			kn__conn_pause(s->conn);
 		else if (!s->parked)
-			km__conn_resume(s->conn);
+			kn__conn_resume(s->conn);
 	}
 }
 
 void km__server_close_after(km__broker *b, uint64_t n)
 {
 	for (km__session *s = b->sessions; s; s = s->next)
-		km__conn_close_after(s->conn, n);
+		kn__conn_close_after(s->conn, n);
 }

@@ -70,8 +70,8 @@ void km__server_init(km_cluster *c);
  * that decoded, before its handler; a parked Fetch is decided once. */
 void km__server_set_pre_handler(km_cluster *c, km__pre_fn fn, void *opaque);
 
-/* km__accept_fn for a broker's listener (arg: the km__broker). */
-void km__server_accept(km__listener *ls, int fd, void *arg);
+/* kn__accept_fn for a broker's listener (arg: the km__broker). */
+void km__server_accept(kn__listener *ls, int fd, void *arg);
 
 /* Close every connection of broker b (err 0: orderly), e.g. at shutdown;
  * parked requests and delayed responses go with them. */
@@ -83,7 +83,7 @@ void km__server_close_all(km__broker *b, int err, const char *reason);
 void km__server_stall(km__broker *b, bool stalled);
 
 /* Every connection of b open now closes once n more bytes were written
- * (km__conn_close_after). */
+ * (kn__conn_close_after). */
 void km__server_close_after(km__broker *b, uint64_t n);
 
 /* Data was appended: parked Fetch requests are looked at again at the

@@ -589,7 +589,7 @@ static int drive(km_cluster *c, mc_client *cl, int want)
 	size_t have = 0;
 	int frames = 0;
 	for (int i = 0; i < 5000; i++) {
-		ck_assert_int_eq(km__loop_run_once(c->loop, 1), 0);
+		ck_assert_int_eq(kn__loop_run_once(c->loop, 1), 0);
 		struct pollfd pf = {.fd = cl->fd, .events = POLLIN};
 		if (poll(&pf, 1, 0) <= 0)
 			continue;

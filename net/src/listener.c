@@ -1,5 +1,5 @@
 /*
- * TCP listener: non-blocking accept on the mock broker's event loop.
+ * TCP listener: non-blocking accept on the event loop.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,28 +17,28 @@
  * retrying at once would spin. */
 #define FD_EXHAUSTED_RETRY_MS 100
 
-struct km__listener {
-	km__loop *loop;
+struct kn__listener {
+	kn__loop *loop;
 	struct sockaddr_in addr; /* port is 0 until the first open */
 	int fd;                  /* -1 while closed */
-	km__accept_fn on_accept;
+	kn__accept_fn on_accept;
 	void *arg;
-	km__timer retry;
+	kn__timer retry;
 	int in_accept; /* inside on_accept: destroy must wait */
 	int doomed;    /* destroyed from on_accept */
 };
 
-static void release(km__listener *ls)
+static void release(kn__listener *ls)
 {
-	km__listener_close(ls);
+	kn__listener_close(ls);
 	kc__free(ls);
 }
 
-static void on_retry(km__loop *loop, void *arg)
+static void on_retry(kn__loop *loop, void *arg)
 {
-	km__listener *ls = arg;
-	if (ls->fd >= 0 && km__loop_mod_fd(loop, ls->fd, KM__IO_READ) < 0)
-		km__timer_start(loop, &ls->retry, FD_EXHAUSTED_RETRY_MS, 0);
+	kn__listener *ls = arg;
+	if (ls->fd >= 0 && kn__loop_mod_fd(loop, ls->fd, KN__IO_READ) < 0)
+		kn__timer_start(loop, &ls->retry, FD_EXHAUSTED_RETRY_MS, 0);
 }
 
 /* Errors after which the listening socket is still fine: Linux reports
@@ -62,9 +62,9 @@ static int transient(int err)
 	}
 }
 
-static void on_readable(km__loop *loop, int lfd, unsigned events, void *arg)
+static void on_readable(kn__loop *loop, int lfd, unsigned events, void *arg)
 {
-	km__listener *ls = arg;
+	kn__listener *ls = arg;
 	(void)events;
 	ls->in_accept = 1;
 	for (int i = 0; i < ACCEPTS_PER_EVENT && ls->fd == lfd && !ls->doomed;
@@ -79,14 +79,14 @@ static void on_readable(km__loop *loop, int lfd, unsigned events, void *arg)
 			break;
 		if (transient(err))
 			continue;
-		km__loop_logf(loop, "listener :%u: accept: %s",
+		kn__loop_logf(loop, "listener :%u: accept: %s",
 			      (unsigned)ntohs(ls->addr.sin_port), strerror(err));
 		if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 		    err == ENOMEM) {
 			/* Interest 0 keeps the registration; the timer
 			 * restores it. Nothing better to do if both fail. */
-			km__loop_mod_fd(loop, lfd, 0);
-			km__timer_start(loop, &ls->retry, FD_EXHAUSTED_RETRY_MS,
+			kn__loop_mod_fd(loop, lfd, 0);
+			kn__timer_start(loop, &ls->retry, FD_EXHAUSTED_RETRY_MS,
 					0);
 		}
 		break;
@@ -96,24 +96,24 @@ static void on_readable(km__loop *loop, int lfd, unsigned events, void *arg)
 		release(ls);
 }
 
-int km__listener_new(km__listener **out, km__loop *loop, const char *host,
-		     uint16_t port, km__accept_fn on_accept, void *arg)
+int kn__listener_new(kn__listener **out, kn__loop *loop, const char *host,
+		     uint16_t port, kn__accept_fn on_accept, void *arg)
 {
 	struct sockaddr_in addr = {.sin_family = AF_INET,
 				   .sin_port = htons(port)};
 	if (inet_pton(AF_INET, host ? host : "127.0.0.1", &addr.sin_addr) != 1)
 		return -EINVAL;
-	km__listener *ls = kc__malloc(sizeof *ls);
+	kn__listener *ls = kc__malloc(sizeof *ls);
 	if (!ls)
 		return -ENOMEM;
-	*ls = (km__listener){.loop = loop, .addr = addr, .fd = -1,
+	*ls = (kn__listener){.loop = loop, .addr = addr, .fd = -1,
 			     .on_accept = on_accept, .arg = arg};
-	km__timer_init(&ls->retry, on_retry, ls);
+	kn__timer_init(&ls->retry, on_retry, ls);
 	*out = ls;
 	return 0;
 }
 
-int km__listener_open(km__listener *ls)
+int kn__listener_open(kn__listener *ls)
 {
 	if (ls->fd >= 0)
 		return 0;
@@ -132,7 +132,7 @@ int km__listener_open(km__listener *ls)
 		close(fd);
 		return rc;
 	}
-	rc = km__loop_add_fd(ls->loop, fd, KM__IO_READ, on_readable, ls);
+	rc = kn__loop_add_fd(ls->loop, fd, KN__IO_READ, on_readable, ls);
 	if (rc) {
 		close(fd);
 		return rc;
@@ -142,33 +142,33 @@ int km__listener_open(km__listener *ls)
 	return 0;
 }
 
-void km__listener_close(km__listener *ls)
+void kn__listener_close(kn__listener *ls)
 {
 	if (ls->fd < 0)
 		return;
-	km__timer_stop(ls->loop, &ls->retry);
-	km__loop_del_fd(ls->loop, ls->fd);
+	kn__timer_stop(ls->loop, &ls->retry);
+	kn__loop_del_fd(ls->loop, ls->fd);
 	close(ls->fd);
 	ls->fd = -1;
 }
 
-int km__listener_is_open(const km__listener *ls)
+int kn__listener_is_open(const kn__listener *ls)
 {
 	return ls->fd >= 0;
 }
 
-uint16_t km__listener_port(const km__listener *ls)
+uint16_t kn__listener_port(const kn__listener *ls)
 {
 	return ntohs(ls->addr.sin_port);
 }
 
-void km__listener_destroy(km__listener *ls)
+void kn__listener_destroy(kn__listener *ls)
 {
 	if (!ls)
 		return;
 	if (ls->in_accept) {
 		/* The accept loop still uses ls; it frees it on return. */
-		km__listener_close(ls);
+		kn__listener_close(ls);
 		ls->doomed = 1;
 		return;
 	}

@@ -1,5 +1,5 @@
 /*
- * The mock broker's event loop: epoll, a binary min-heap of timers and an
+ * The shared event loop (mock broker, producer): epoll, a min-heap of timers and an
  * eventfd-woken queue of closures posted by other threads.
  *
  * Each registration of an fd gets a fresh generation number carried in the
@@ -26,7 +26,7 @@
 #define LOG_LINE_MAX 512
 
 typedef struct fd_slot {
-	km__io_fn fn;
+	kn__io_fn fn;
 	void *arg;
 	uint32_t gen;
 	unsigned events;
@@ -34,22 +34,22 @@ typedef struct fd_slot {
 } fd_slot;
 
 typedef struct task {
-	km__task_fn fn;
+	kn__task_fn fn;
 	void *arg;
 	struct task *next;
 } task;
 
-struct km__loop {
+struct kn__loop {
 	int epfd;
 	int evfd;
 	fd_slot *slots; /* indexed by fd */
 	size_t nslots;
 
-	km__timer **heap;
+	kn__timer **heap;
 	size_t nheap, heap_cap;
 	uint64_t timer_seq;
 
-	km__defer *defer_head, *defer_tail;
+	kn__defer *defer_head, *defer_tail;
 	uint64_t defer_epoch;
 
 	pthread_mutex_t post_mu;
@@ -57,13 +57,13 @@ struct km__loop {
 	atomic_int wake_pending;     /* an eventfd write is unconsumed */
 	atomic_int stop;
 
-	km__log_fn log_fn;
+	kn__log_fn log_fn;
 	void *log_opaque;
 
 	struct epoll_event events[MAX_EVENTS];
 };
 
-uint64_t km__now_ms(void)
+uint64_t kn__now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -73,13 +73,13 @@ uint64_t km__now_ms(void)
 static void default_log(void *opaque, const char *line)
 {
 	(void)opaque;
-	fprintf(stderr, "kafkit-mock: %s\n", line);
+	fprintf(stderr, "kafkit: %s\n", line);
 }
 
 /* ---- posted closures ---------------------------------------------------- */
 
 /* Run the closures queued so far; returns how many ran. */
-static size_t run_posted(km__loop *l)
+static size_t run_posted(kn__loop *l)
 {
 	pthread_mutex_lock(&l->post_mu);
 	task *t = l->post_head;
@@ -90,7 +90,7 @@ static size_t run_posted(km__loop *l)
 
 	while (t) {
 		task *next = t->next;
-		km__task_fn fn = t->fn;
+		kn__task_fn fn = t->fn;
 		void *arg = t->arg;
 		kc__free(t);
 		fn(l, arg);
@@ -100,7 +100,7 @@ static size_t run_posted(km__loop *l)
 	return ran;
 }
 
-static void on_wake(km__loop *l, int fd, unsigned events, void *arg)
+static void on_wake(kn__loop *l, int fd, unsigned events, void *arg)
 {
 	(void)events;
 	(void)arg;
@@ -116,7 +116,7 @@ static void on_wake(km__loop *l, int fd, unsigned events, void *arg)
 	run_posted(l);
 }
 
-int km__loop_post(km__loop *l, km__task_fn fn, void *arg)
+int kn__loop_post(kn__loop *l, kn__task_fn fn, void *arg)
 {
 	task *t = kc__malloc(sizeof *t);
 	if (!t)
@@ -131,11 +131,11 @@ int km__loop_post(km__loop *l, km__task_fn fn, void *arg)
 		l->post_head = t;
 	l->post_tail = t;
 	pthread_mutex_unlock(&l->post_mu);
-	km__loop_wake(l);
+	kn__loop_wake(l);
 	return 0;
 }
 
-void km__loop_wake(km__loop *l)
+void kn__loop_wake(kn__loop *l)
 {
 	if (atomic_exchange(&l->wake_pending, 1))
 		return;
@@ -146,17 +146,17 @@ void km__loop_wake(km__loop *l)
 	errno = saved;
 }
 
-void km__loop_stop(km__loop *l)
+void kn__loop_stop(kn__loop *l)
 {
 	atomic_store(&l->stop, 1);
-	km__loop_wake(l);
+	kn__loop_wake(l);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-int km__loop_new(km__loop **out)
+int kn__loop_new(kn__loop **out)
 {
-	km__loop *l = kc__malloc(sizeof *l);
+	kn__loop *l = kc__malloc(sizeof *l);
 	if (!l)
 		return -ENOMEM;
 	memset(l, 0, sizeof *l);
@@ -179,7 +179,7 @@ int km__loop_new(km__loop **out)
 		rc = -errno;
 		goto fail;
 	}
-	rc = km__loop_add_fd(l, l->evfd, KM__IO_READ, on_wake, NULL);
+	rc = kn__loop_add_fd(l, l->evfd, KN__IO_READ, on_wake, NULL);
 	if (rc)
 		goto fail;
 	*out = l;
@@ -195,13 +195,13 @@ fail:
 	return rc;
 }
 
-void km__loop_destroy(km__loop *l)
+void kn__loop_destroy(kn__loop *l)
 {
 	if (!l)
 		return;
 	while (run_posted(l))
 		;
-	km__loop_del_fd(l, l->evfd);
+	kn__loop_del_fd(l, l->evfd);
 	close(l->evfd);
 	close(l->epfd);
 	kc__free(l->slots);
@@ -210,13 +210,13 @@ void km__loop_destroy(km__loop *l)
 	kc__free(l);
 }
 
-void km__loop_set_log(km__loop *l, km__log_fn fn, void *opaque)
+void kn__loop_set_log(kn__loop *l, kn__log_fn fn, void *opaque)
 {
 	l->log_fn = fn ? fn : default_log;
 	l->log_opaque = fn ? opaque : NULL;
 }
 
-void km__loop_logf(km__loop *l, const char *fmt, ...)
+void kn__loop_logf(kn__loop *l, const char *fmt, ...)
 {
 	char line[LOG_LINE_MAX];
 	va_list ap;
@@ -230,18 +230,18 @@ void km__loop_logf(km__loop *l, const char *fmt, ...)
 
 static uint32_t to_epoll(unsigned events)
 {
-	return (events & KM__IO_READ ? EPOLLIN : 0u) |
-	       (events & KM__IO_WRITE ? EPOLLOUT : 0u);
+	return (events & KN__IO_READ ? EPOLLIN : 0u) |
+	       (events & KN__IO_WRITE ? EPOLLOUT : 0u);
 }
 
-static fd_slot *slot_of(const km__loop *l, int fd)
+static fd_slot *slot_of(const kn__loop *l, int fd)
 {
 	if (fd < 0 || (size_t)fd >= l->nslots || !l->slots[fd].used)
 		return NULL;
 	return &l->slots[fd];
 }
 
-static int grow_slots(km__loop *l, int fd)
+static int grow_slots(kn__loop *l, int fd)
 {
 	size_t n = l->nslots ? l->nslots : 64;
 	while (n <= (size_t)fd)
@@ -255,7 +255,7 @@ static int grow_slots(km__loop *l, int fd)
 	return 0;
 }
 
-int km__loop_add_fd(km__loop *l, int fd, unsigned events, km__io_fn fn,
+int kn__loop_add_fd(kn__loop *l, int fd, unsigned events, kn__io_fn fn,
 		    void *arg)
 {
 	if (fd < 0)
@@ -278,7 +278,7 @@ int km__loop_add_fd(km__loop *l, int fd, unsigned events, km__io_fn fn,
 	return 0;
 }
 
-int km__loop_mod_fd(km__loop *l, int fd, unsigned events)
+int kn__loop_mod_fd(kn__loop *l, int fd, unsigned events)
 {
 	fd_slot *s = slot_of(l, fd);
 	if (!s)
@@ -293,7 +293,7 @@ int km__loop_mod_fd(km__loop *l, int fd, unsigned events)
 	return 0;
 }
 
-void km__loop_del_fd(km__loop *l, int fd)
+void kn__loop_del_fd(kn__loop *l, int fd)
 {
 	fd_slot *s = slot_of(l, fd);
 	if (!s)
@@ -305,13 +305,13 @@ void km__loop_del_fd(km__loop *l, int fd)
 	s->arg = NULL;
 }
 
-int km__loop_fd_events(const km__loop *l, int fd)
+int kn__loop_fd_events(const kn__loop *l, int fd)
 {
 	const fd_slot *s = slot_of(l, fd);
 	return s ? (int)s->events : -1;
 }
 
-static void dispatch(km__loop *l, int n)
+static void dispatch(kn__loop *l, int n)
 {
 	for (int i = 0; i < n; i++) {
 		const struct epoll_event *ev = &l->events[i];
@@ -321,12 +321,12 @@ static void dispatch(km__loop *l, int n)
 		if (!s || s->gen != gen)
 			continue; /* removed or re-registered since collected */
 		unsigned ready = 0;
-		if ((ev->events & EPOLLIN) && (s->events & KM__IO_READ))
-			ready |= KM__IO_READ;
-		if ((ev->events & EPOLLOUT) && (s->events & KM__IO_WRITE))
-			ready |= KM__IO_WRITE;
+		if ((ev->events & EPOLLIN) && (s->events & KN__IO_READ))
+			ready |= KN__IO_READ;
+		if ((ev->events & EPOLLOUT) && (s->events & KN__IO_WRITE))
+			ready |= KN__IO_WRITE;
 		if (ev->events & (EPOLLERR | EPOLLHUP))
-			ready |= KM__IO_ERROR;
+			ready |= KN__IO_ERROR;
 		if (ready)
 			s->fn(l, fd, ready, s->arg);
 	}
@@ -334,20 +334,20 @@ static void dispatch(km__loop *l, int n)
 
 /* ---- timers ------------------------------------------------------------- */
 
-static int timer_before(const km__timer *a, const km__timer *b)
+static int timer_before(const kn__timer *a, const kn__timer *b)
 {
 	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
 }
 
-static void heap_set(km__loop *l, size_t i, km__timer *t)
+static void heap_set(kn__loop *l, size_t i, kn__timer *t)
 {
 	l->heap[i] = t;
 	t->heap_index = i;
 }
 
-static void sift_up(km__loop *l, size_t i)
+static void sift_up(kn__loop *l, size_t i)
 {
-	km__timer *t = l->heap[i];
+	kn__timer *t = l->heap[i];
 	while (i > 0) {
 		size_t parent = (i - 1) / 2;
 		if (!timer_before(t, l->heap[parent]))
@@ -358,9 +358,9 @@ static void sift_up(km__loop *l, size_t i)
 	heap_set(l, i, t);
 }
 
-static void sift_down(km__loop *l, size_t i)
+static void sift_down(kn__loop *l, size_t i)
 {
-	km__timer *t = l->heap[i];
+	kn__timer *t = l->heap[i];
 	for (;;) {
 		size_t child = 2 * i + 1;
 		if (child >= l->nheap)
@@ -376,10 +376,10 @@ static void sift_down(km__loop *l, size_t i)
 	heap_set(l, i, t);
 }
 
-static void heap_remove(km__loop *l, km__timer *t)
+static void heap_remove(kn__loop *l, kn__timer *t)
 {
 	size_t i = t->heap_index;
-	km__timer *last = l->heap[--l->nheap];
+	kn__timer *last = l->heap[--l->nheap];
 	t->heap_index = SIZE_MAX;
 	if (last == t)
 		return;
@@ -388,31 +388,31 @@ static void heap_remove(km__loop *l, km__timer *t)
 	sift_down(l, last->heap_index);
 }
 
-void km__timer_init(km__timer *t, km__timer_fn fn, void *arg)
+void kn__timer_init(kn__timer *t, kn__timer_fn fn, void *arg)
 {
-	*t = (km__timer){.heap_index = SIZE_MAX, .fn = fn, .arg = arg};
+	*t = (kn__timer){.heap_index = SIZE_MAX, .fn = fn, .arg = arg};
 }
 
-int km__timer_active(const km__timer *t)
+int kn__timer_active(const kn__timer *t)
 {
 	return t->heap_index != SIZE_MAX;
 }
 
-int km__timer_start(km__loop *l, km__timer *t, uint64_t delay_ms,
+int kn__timer_start(kn__loop *l, kn__timer *t, uint64_t delay_ms,
 		    uint64_t period_ms)
 {
-	if (!km__timer_active(t) && l->nheap == l->heap_cap) {
+	if (!kn__timer_active(t) && l->nheap == l->heap_cap) {
 		size_t cap = l->heap_cap ? l->heap_cap * 2 : 16;
-		km__timer **h = kc__realloc(l->heap, cap * sizeof *h);
+		kn__timer **h = kc__realloc(l->heap, cap * sizeof *h);
 		if (!h)
 			return -ENOMEM;
 		l->heap = h;
 		l->heap_cap = cap;
 	}
-	t->due = km__now_ms() + delay_ms;
+	t->due = kn__now_ms() + delay_ms;
 	t->period = period_ms;
 	t->seq = l->timer_seq++;
-	if (km__timer_active(t)) {
+	if (kn__timer_active(t)) {
 		sift_up(l, t->heap_index);
 		sift_down(l, t->heap_index);
 	} else {
@@ -422,18 +422,18 @@ int km__timer_start(km__loop *l, km__timer *t, uint64_t delay_ms,
 	return 0;
 }
 
-void km__timer_stop(km__loop *l, km__timer *t)
+void kn__timer_stop(kn__loop *l, kn__timer *t)
 {
-	if (km__timer_active(t))
+	if (kn__timer_active(t))
 		heap_remove(l, t);
 }
 
-static void run_timers(km__loop *l)
+static void run_timers(kn__loop *l)
 {
-	uint64_t now = km__now_ms();
+	uint64_t now = kn__now_ms();
 	uint64_t limit = l->timer_seq; /* later starts wait an iteration */
 	while (l->nheap) {
-		km__timer *t = l->heap[0];
+		kn__timer *t = l->heap[0];
 		if (t->due > now || t->seq >= limit)
 			break;
 		if (t->period) {
@@ -450,12 +450,12 @@ static void run_timers(km__loop *l)
 
 /* ---- deferred work ------------------------------------------------------ */
 
-void km__defer_init(km__defer *d, km__task_fn fn, void *arg)
+void kn__defer_init(kn__defer *d, kn__task_fn fn, void *arg)
 {
-	*d = (km__defer){.fn = fn, .arg = arg};
+	*d = (kn__defer){.fn = fn, .arg = arg};
 }
 
-void km__defer_schedule(km__loop *l, km__defer *d)
+void kn__defer_schedule(kn__loop *l, kn__defer *d)
 {
 	if (d->queued)
 		return;
@@ -470,7 +470,7 @@ void km__defer_schedule(km__loop *l, km__defer *d)
 	l->defer_tail = d;
 }
 
-void km__defer_cancel(km__loop *l, km__defer *d)
+void kn__defer_cancel(kn__loop *l, kn__defer *d)
 {
 	if (!d->queued)
 		return;
@@ -486,27 +486,27 @@ void km__defer_cancel(km__loop *l, km__defer *d)
 	d->queued = 0;
 }
 
-static void run_deferred(km__loop *l)
+static void run_deferred(kn__loop *l)
 {
 	/* Defers queued from now on carry the new epoch and wait for the next
 	 * iteration; older ones all sit before them in the list. */
 	uint64_t cur = ++l->defer_epoch;
 	while (l->defer_head && l->defer_head->epoch != cur) {
-		km__defer *d = l->defer_head;
-		km__defer_cancel(l, d);
+		kn__defer *d = l->defer_head;
+		kn__defer_cancel(l, d);
 		d->fn(l, d->arg);
 	}
 }
 
 /* ---- running ------------------------------------------------------------ */
 
-static int wait_ms(const km__loop *l, int max_wait_ms)
+static int wait_ms(const kn__loop *l, int max_wait_ms)
 {
 	if (atomic_load(&l->stop) || l->defer_head)
 		return 0;
 	if (!l->nheap)
 		return max_wait_ms;
-	uint64_t now = km__now_ms();
+	uint64_t now = kn__now_ms();
 	uint64_t due = l->heap[0]->due;
 	uint64_t left = due > now ? due - now : 0;
 	if (left > INT_MAX)
@@ -516,7 +516,7 @@ static int wait_ms(const km__loop *l, int max_wait_ms)
 	return (int)left;
 }
 
-int km__loop_run_once(km__loop *l, int max_wait_ms)
+int kn__loop_run_once(kn__loop *l, int max_wait_ms)
 {
 	int n = epoll_wait(l->epfd, l->events, MAX_EVENTS, wait_ms(l, max_wait_ms));
 	if (n < 0) {
@@ -530,10 +530,10 @@ int km__loop_run_once(km__loop *l, int max_wait_ms)
 	return 0;
 }
 
-int km__loop_run(km__loop *l)
+int kn__loop_run(kn__loop *l)
 {
 	for (;;) {
-		int rc = km__loop_run_once(l, -1);
+		int rc = kn__loop_run_once(l, -1);
 		if (rc)
 			return rc;
 		if (atomic_exchange(&l->stop, 0))

@@ -7,7 +7,7 @@
  * buffered frames, flushes output, brings the epoll interest in line, and
  * frees the connection if it was closed meanwhile. API calls made outside
  * such an entry only change state and queue the deferred flush, so no call
- * but km__conn_close ever frees the connection under its caller.
+ * but kn__conn_close ever frees the connection under its caller.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,7 +28,7 @@
 /* An emptied input buffer larger than this is freed, so one big request
  * does not pin memory for the life of the connection. */
 #define IN_KEEP ((size_t)65536)
-/* Block size for km__conn_send_copy; small responses share one. */
+/* Block size for kn__conn_send_copy; small responses share one. */
 #define COPY_BLOCK ((size_t)8192)
 /* iovec entries per sendmsg. */
 #define IOV_BATCH 64
@@ -37,14 +37,14 @@ typedef struct out_chunk {
 	const uint8_t *base;
 	size_t len;
 	size_t cap; /* > 0: base is our copy block of cap bytes */
-	km__release_fn release;
+	kn__release_fn release;
 	void *ctx;
 } out_chunk;
 
-struct km__conn {
-	km__loop *loop;
+struct kn__conn {
+	kn__loop *loop;
 	int fd;
-	km__conn_handler h;
+	kn__conn_handler h;
 	void *ud;
 	size_t max_frame;
 	size_t out_high_water;
@@ -66,10 +66,10 @@ struct km__conn {
 	int paused;
 	int closed;
 	int depth; /* nesting of enter(); free waits for 0 */
-	km__defer flush;
+	kn__defer flush;
 };
 
-static out_chunk *chunk_at(const km__conn *c, size_t i)
+static out_chunk *chunk_at(const kn__conn *c, size_t i)
 {
 	return &c->out[(c->out_head + i) & (c->out_cap - 1)];
 }
@@ -82,28 +82,28 @@ static void chunk_release(out_chunk *ch)
 		ch->release(ch->ctx);
 }
 
-static int can_read(const km__conn *c)
+static int can_read(const kn__conn *c)
 {
 	return !c->closed && !c->paused &&
 	       !(c->out_high_water && c->out_bytes > c->out_high_water);
 }
 
-static void conn_free(km__conn *c)
+static void conn_free(kn__conn *c)
 {
 	kc__free(c->in);
 	kc__free(c->out);
 	kc__free(c);
 }
 
-void km__conn_close(km__conn *c, int err, const char *reason)
+void kn__conn_close(kn__conn *c, int err, const char *reason)
 {
 	if (c->closed)
 		return;
 	c->closed = 1;
 	if (!reason)
 		reason = "closed";
-	km__defer_cancel(c->loop, &c->flush);
-	km__loop_del_fd(c->loop, c->fd);
+	kn__defer_cancel(c->loop, &c->flush);
+	kn__loop_del_fd(c->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
 	for (size_t i = 0; i < c->out_count; i++)
@@ -111,7 +111,7 @@ void km__conn_close(km__conn *c, int err, const char *reason)
 	c->out_count = 0;
 	c->out_bytes = 0;
 	if (err)
-		km__loop_logf(c->loop, "conn %s: closed: %s (%s)", c->peer,
+		kn__loop_logf(c->loop, "conn %s: closed: %s (%s)", c->peer,
 			      reason, strerror(-err));
 	c->depth++;
 	if (c->h.on_close)
@@ -121,11 +121,11 @@ void km__conn_close(km__conn *c, int err, const char *reason)
 		conn_free(c);
 }
 
-static void close_errno(km__conn *c, int err, const char *what)
+static void close_errno(kn__conn *c, int err, const char *what)
 {
 	char reason[128];
 	snprintf(reason, sizeof reason, "%s: %s", what, strerror(-err));
-	km__conn_close(c, err, reason);
+	kn__conn_close(c, err, reason);
 }
 
 /* ---- input -------------------------------------------------------------- */
@@ -133,7 +133,7 @@ static void close_errno(km__conn *c, int err, const char *what)
 /* Room to read into: the whole current frame when its Size is known (so a
  * large request is read in place and handed over without a copy), else
  * IN_CHUNK. Moves a partial frame to the front before growing. */
-static int in_reserve(km__conn *c)
+static int in_reserve(kn__conn *c)
 {
 	size_t avail = c->in_end - c->in_start;
 	size_t need = IN_CHUNK;
@@ -161,24 +161,24 @@ static int in_reserve(km__conn *c)
 	return 0;
 }
 
-static void read_some(km__conn *c)
+static void read_some(kn__conn *c)
 {
 	if (in_reserve(c)) {
-		km__conn_close(c, -ENOMEM, "no memory for the input buffer");
+		kn__conn_close(c, -ENOMEM, "no memory for the input buffer");
 		return;
 	}
 	ssize_t n = read(c->fd, c->in + c->in_end, c->in_cap - c->in_end);
 	if (n > 0) {
 		c->in_end += (size_t)n;
 	} else if (n == 0) {
-		km__conn_close(c, 0, "peer closed the connection");
+		kn__conn_close(c, 0, "peer closed the connection");
 	} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 		close_errno(c, -errno, "read");
 	}
 }
 
 /* Hand complete frames to on_frame while reading is allowed. */
-static void dispatch(km__conn *c)
+static void dispatch(kn__conn *c)
 {
 	while (can_read(c) && c->in_end - c->in_start >= 4) {
 		const uint8_t *p = c->in + c->in_start;
@@ -188,14 +188,14 @@ static void dispatch(km__conn *c)
 		if (size < 0) {
 			snprintf(reason, sizeof reason,
 				 "frame Size %" PRId32 " is negative", size);
-			km__conn_close(c, -EPROTO, reason);
+			kn__conn_close(c, -EPROTO, reason);
 			return;
 		}
 		if ((size_t)size > c->max_frame) {
 			snprintf(reason, sizeof reason,
 				 "frame Size %" PRId32 " exceeds the maximum %zu",
 				 size, c->max_frame);
-			km__conn_close(c, -EMSGSIZE, reason);
+			kn__conn_close(c, -EMSGSIZE, reason);
 			return;
 		}
 		if (c->in_end - c->in_start - 4 < (size_t)size)
@@ -213,7 +213,7 @@ static void dispatch(km__conn *c)
 	}
 }
 
-static int frame_ready(const km__conn *c)
+static int frame_ready(const kn__conn *c)
 {
 	size_t avail = c->in_end - c->in_start;
 	return avail >= 4 &&
@@ -224,7 +224,7 @@ static int frame_ready(const km__conn *c)
 
 /* Drop n written bytes from the front of the queue. Chunks left empty are
  * released, zero-length ones included. */
-static void out_consume(km__conn *c, size_t n)
+static void out_consume(kn__conn *c, size_t n)
 {
 	c->out_bytes -= n;
 	while (c->out_count) {
@@ -243,14 +243,14 @@ static void out_consume(km__conn *c, size_t n)
 	}
 }
 
-static int budget_spent(const km__conn *c)
+static int budget_spent(const kn__conn *c)
 {
 	return c->budget_set && c->budget == 0;
 }
 
 /* Write until the queue is empty, the socket is full or the close-after
  * budget is spent. May close c. */
-static void flush(km__conn *c)
+static void flush(kn__conn *c)
 {
 	while (c->out_count && !budget_spent(c)) {
 		struct iovec iov[IOV_BATCH];
@@ -293,13 +293,13 @@ static void flush(km__conn *c)
 	}
 }
 
-static void update_interest(km__conn *c)
+static void update_interest(kn__conn *c)
 {
-	unsigned want = (can_read(c) ? KM__IO_READ : 0u) |
-			(c->out_count ? KM__IO_WRITE : 0u);
+	unsigned want = (can_read(c) ? KN__IO_READ : 0u) |
+			(c->out_count ? KN__IO_WRITE : 0u);
 	if (want == c->interest)
 		return;
-	int rc = km__loop_mod_fd(c->loop, c->fd, want);
+	int rc = kn__loop_mod_fd(c->loop, c->fd, want);
 	if (rc)
 		close_errno(c, rc, "epoll_ctl");
 	else
@@ -308,12 +308,12 @@ static void update_interest(km__conn *c)
 
 /* ---- entries from the loop ---------------------------------------------- */
 
-static void enter(km__conn *c)
+static void enter(kn__conn *c)
 {
 	c->depth++;
 }
 
-static void settle(km__conn *c)
+static void settle(kn__conn *c)
 {
 	char reason[96];
 	dispatch(c);
@@ -323,18 +323,18 @@ static void settle(km__conn *c)
 		snprintf(reason, sizeof reason,
 			 "fault: closed after %" PRIu64 " bytes written",
 			 c->budget_total);
-		km__conn_close(c, 0, reason);
+		kn__conn_close(c, 0, reason);
 	}
 	if (c->closed)
 		return;
 	/* A flush that drained below the high-water mark unblocks frames
 	 * already buffered; the socket may have nothing new to wake us. */
 	if (can_read(c) && frame_ready(c))
-		km__defer_schedule(c->loop, &c->flush);
+		kn__defer_schedule(c->loop, &c->flush);
 	update_interest(c);
 }
 
-static void leave(km__conn *c)
+static void leave(kn__conn *c)
 {
 	if (c->depth == 1 && !c->closed)
 		settle(c);
@@ -342,17 +342,17 @@ static void leave(km__conn *c)
 		conn_free(c);
 }
 
-static void on_io(km__loop *loop, int fd, unsigned events, void *arg)
+static void on_io(kn__loop *loop, int fd, unsigned events, void *arg)
 {
-	km__conn *c = arg;
+	kn__conn *c = arg;
 	(void)loop;
 	enter(c);
-	if (events & KM__IO_READ) {
+	if (events & KN__IO_READ) {
 		/* A pause or the high-water mark may have been set since the
 		 * interest was last updated; it applies at once. */
 		if (can_read(c))
 			read_some(c);
-	} else if (events & KM__IO_ERROR) {
+	} else if (events & KN__IO_ERROR) {
 		/* Not reading, so no read will report it: take the socket
 		 * error now rather than see it again every iteration. */
 		int err = 0;
@@ -362,14 +362,14 @@ static void on_io(km__loop *loop, int fd, unsigned events, void *arg)
 		if (err)
 			close_errno(c, -err, "socket error");
 		else
-			km__conn_close(c, 0, "peer hung up");
+			kn__conn_close(c, 0, "peer hung up");
 	}
 	leave(c);
 }
 
-static void on_flush(km__loop *loop, void *arg)
+static void on_flush(kn__loop *loop, void *arg)
 {
-	km__conn *c = arg;
+	kn__conn *c = arg;
 	(void)loop;
 	enter(c);
 	leave(c);
@@ -377,15 +377,15 @@ static void on_flush(km__loop *loop, void *arg)
 
 /* Apply a state change made outside our own callbacks: leave() of the
  * running entry does it otherwise. */
-static void kick(km__conn *c)
+static void kick(kn__conn *c)
 {
 	if (!c->depth)
-		km__defer_schedule(c->loop, &c->flush);
+		kn__defer_schedule(c->loop, &c->flush);
 }
 
 /* ---- API ---------------------------------------------------------------- */
 
-static void format_peer(km__conn *c)
+static void format_peer(kn__conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
@@ -406,8 +406,8 @@ static void format_peer(km__conn *c)
 	}
 }
 
-int km__conn_new(km__conn **out, km__loop *loop, int fd,
-		 const km__conn_handler *h, const km__conn_opts *opts,
+int kn__conn_new(kn__conn **out, kn__loop *loop, int fd,
+		 const kn__conn_handler *h, const kn__conn_opts *opts,
 		 void *ud)
 {
 	if (fd < 0 || !h || !h->on_frame)
@@ -421,19 +421,19 @@ int km__conn_new(km__conn **out, km__loop *loop, int fd,
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
-	km__conn *c = kc__malloc(sizeof *c);
+	kn__conn *c = kc__malloc(sizeof *c);
 	if (!c)
 		return -ENOMEM;
-	*c = (km__conn){.loop = loop, .fd = fd, .h = *h, .ud = ud,
-			.max_frame = KM__DEFAULT_MAX_FRAME,
-			.interest = KM__IO_READ};
+	*c = (kn__conn){.loop = loop, .fd = fd, .h = *h, .ud = ud,
+			.max_frame = KN__DEFAULT_MAX_FRAME,
+			.interest = KN__IO_READ};
 	if (opts && opts->max_frame)
 		c->max_frame = opts->max_frame;
 	if (opts)
 		c->out_high_water = opts->out_high_water;
-	km__defer_init(&c->flush, on_flush, c);
+	kn__defer_init(&c->flush, on_flush, c);
 	format_peer(c);
-	int rc = km__loop_add_fd(loop, fd, KM__IO_READ, on_io, c);
+	int rc = kn__loop_add_fd(loop, fd, KN__IO_READ, on_io, c);
 	if (rc) {
 		kc__free(c);
 		return rc;
@@ -443,7 +443,7 @@ int km__conn_new(km__conn **out, km__loop *loop, int fd,
 }
 
 /* Room for n more chunks in the ring. */
-static int out_reserve(km__conn *c, size_t n)
+static int out_reserve(kn__conn *c, size_t n)
 {
 	if (c->out_count + n <= c->out_cap)
 		return 0;
@@ -462,14 +462,14 @@ static int out_reserve(km__conn *c, size_t n)
 	return 0;
 }
 
-static void out_push(km__conn *c, out_chunk ch)
+static void out_push(kn__conn *c, out_chunk ch)
 {
 	*chunk_at(c, c->out_count++) = ch;
 	c->out_bytes += ch.len;
 }
 
-int km__conn_sendv(km__conn *c, const struct iovec *iov, int iovcnt,
-		   km__release_fn release, void *ctx)
+int kn__conn_sendv(kn__conn *c, const struct iovec *iov, int iovcnt,
+		   kn__release_fn release, void *ctx)
 {
 	if (c->closed)
 		return -EPIPE;
@@ -495,14 +495,14 @@ int km__conn_sendv(km__conn *c, const struct iovec *iov, int iovcnt,
 	return 0;
 }
 
-int km__conn_send(km__conn *c, const void *data, size_t len,
-		  km__release_fn release, void *ctx)
+int kn__conn_send(kn__conn *c, const void *data, size_t len,
+		  kn__release_fn release, void *ctx)
 {
 	struct iovec iov = {.iov_base = (void *)(uintptr_t)data, .iov_len = len};
-	return km__conn_sendv(c, &iov, 1, release, ctx);
+	return kn__conn_sendv(c, &iov, 1, release, ctx);
 }
 
-int km__conn_send_copy(km__conn *c, const void *data, size_t len)
+int kn__conn_send_copy(kn__conn *c, const void *data, size_t len)
 {
 	if (c->closed)
 		return -EPIPE;
@@ -530,7 +530,7 @@ int km__conn_send_copy(km__conn *c, const void *data, size_t len)
 	return 0;
 }
 
-void km__conn_pause(km__conn *c)
+void kn__conn_pause(kn__conn *c)
 {
 	if (c->closed || c->paused)
 		return;
@@ -538,7 +538,7 @@ void km__conn_pause(km__conn *c)
 	kick(c);
 }
 
-void km__conn_resume(km__conn *c)
+void kn__conn_resume(kn__conn *c)
 {
 	if (c->closed || !c->paused)
 		return;
@@ -546,12 +546,12 @@ void km__conn_resume(km__conn *c)
 	kick(c);
 }
 
-int km__conn_paused(const km__conn *c)
+int kn__conn_paused(const kn__conn *c)
 {
 	return c->paused;
 }
 
-void km__conn_close_after(km__conn *c, uint64_t n)
+void kn__conn_close_after(kn__conn *c, uint64_t n)
 {
 	if (c->closed)
 		return;
@@ -560,32 +560,32 @@ void km__conn_close_after(km__conn *c, uint64_t n)
 	kick(c);
 }
 
-size_t km__conn_out_pending(const km__conn *c)
+size_t kn__conn_out_pending(const kn__conn *c)
 {
 	return c->out_bytes;
 }
 
-size_t km__conn_in_buffered(const km__conn *c)
+size_t kn__conn_in_buffered(const kn__conn *c)
 {
 	return c->in_end - c->in_start;
 }
 
-int km__conn_fd(const km__conn *c)
+int kn__conn_fd(const kn__conn *c)
 {
 	return c->fd;
 }
 
-const char *km__conn_peer(const km__conn *c)
+const char *kn__conn_peer(const kn__conn *c)
 {
 	return c->peer;
 }
 
-void *km__conn_userdata(const km__conn *c)
+void *kn__conn_userdata(const kn__conn *c)
 {
 	return c->ud;
 }
 
-void km__conn_set_userdata(km__conn *c, void *ud)
+void kn__conn_set_userdata(kn__conn *c, void *ud)
 {
 	c->ud = ud;
 }

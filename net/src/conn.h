@@ -1,12 +1,12 @@
 /*
- * kafkit mock broker: one client connection on the event loop (internal).
+ * kafkit net: one framed connection on the event loop (internal).
  *
  * Input: the bytes read are cut into Kafka frames (int32 Size, then Size
  * bytes); each complete frame is handed to on_frame in arrival order, as a
  * pointer into the input buffer (no copy). A Size below 0 or above the
  * configured maximum closes the connection as soon as its 4 bytes arrive.
  *
- * Output: buffers queued by km__conn_send* go out in queue order through
+ * Output: buffers queued by kn__conn_send* go out in queue order through
  * sendmsg with an iovec array (writev without SIGPIPE). Nothing is written
  * inside the send call itself: output is flushed when the running callback
  * of this connection returns, or else at the end of the current loop
@@ -16,17 +16,17 @@
  * Faults: reading can be paused (a stalled broker) and a connection can be
  * told to close after N more bytes are written (a drop mid-response).
  *
- * Lifetime: a connection lives until km__conn_close, which the connection
+ * Lifetime: a connection lives until kn__conn_close, which the connection
  * also calls itself on EOF, I/O errors, bad frame sizes and allocation
  * failures. on_close is called exactly once, then the memory is freed; no
  * callback of this connection runs after on_close.
  *
  * Threading: loop thread only. Other threads reach a connection by posting
- * a closure to the loop (km__loop_post).
+ * a closure to the loop (kn__loop_post).
  * Errors are negative errno values; 0 is success.
  */
-#ifndef KAFKIT_MOCK_CONN_H
-#define KAFKIT_MOCK_CONN_H
+#ifndef KAFKIT_NET_CONN_H
+#define KAFKIT_NET_CONN_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,49 +34,49 @@
 
 #include "loop.h"
 
-typedef struct km__conn km__conn;
+typedef struct kn__conn kn__conn;
 
 /* Kafka's default socket.request.max.bytes (100 MiB). */
-#define KM__DEFAULT_MAX_FRAME ((size_t)104857600)
+#define KN__DEFAULT_MAX_FRAME ((size_t)104857600)
 
-typedef struct km__conn_handler {
+typedef struct kn__conn_handler {
 	/* A complete frame: the len bytes after its Size field (len may be
 	 * 0). The bytes are valid until on_frame returns; copy what must live
 	 * longer. It may send, pause, set close-after, or close c. */
-	void (*on_frame)(km__conn *c, const uint8_t *frame, size_t len);
+	void (*on_frame)(kn__conn *c, const uint8_t *frame, size_t len);
 	/* The connection is closing: err is 0 for an orderly close (the peer
-	 * closed, or km__conn_close was given 0), else a negative errno
+	 * closed, or kn__conn_close was given 0), else a negative errno
 	 * (-EMSGSIZE and -EPROTO for bad frame sizes, -ENOMEM, -ECONNRESET,
 	 * ...); reason is a sentence for logs, valid during the call. Queued
 	 * output was already released. c may still be queried here (userdata,
 	 * peer) but nothing else. May be NULL. */
-	void (*on_close)(km__conn *c, int err, const char *reason);
-} km__conn_handler;
+	void (*on_close)(kn__conn *c, int err, const char *reason);
+} kn__conn_handler;
 
-typedef struct km__conn_opts {
-	/* Largest accepted frame Size; 0 means KM__DEFAULT_MAX_FRAME. At most
+typedef struct kn__conn_opts {
+	/* Largest accepted frame Size; 0 means KN__DEFAULT_MAX_FRAME. At most
 	 * INT32_MAX is meaningful. */
 	size_t max_frame;
 	/* Stop reading and dispatching frames while more than this many bytes
 	 * of output are queued, as a broker that answers a client that does
 	 * not read must; 0 disables the limit. */
 	size_t out_high_water;
-} km__conn_opts;
+} kn__conn_opts;
 
-/* Called with the argument given to km__conn_send/_sendv once the bytes are
+/* Called with the argument given to kn__conn_send/_sendv once the bytes are
  * no longer needed (written, or dropped by a close). It must not call
- * km__conn functions on that connection. */
-typedef void (*km__release_fn)(void *ctx);
+ * kn__conn functions on that connection. */
+typedef void (*kn__release_fn)(void *ctx);
 
 /* Serve the connected socket fd with handler h (copied) on loop. The fd is
  * made non-blocking, TCP_NODELAY is set when it is a TCP socket, and it
- * becomes the connection's on success (closed by km__conn_close); on
+ * becomes the connection's on success (closed by kn__conn_close); on
  * failure it stays the caller's. opts may be NULL for defaults. ud is the
- * owner's pointer, returned by km__conn_userdata.
+ * owner's pointer, returned by kn__conn_userdata.
  * Returns 0, -ENOMEM, -EINVAL (fd < 0 or h->on_frame NULL), or the
  * negative errno of fcntl/epoll_ctl. Thread: the loop thread. */
-int km__conn_new(km__conn **out, km__loop *loop, int fd,
-		 const km__conn_handler *h, const km__conn_opts *opts,
+int kn__conn_new(kn__conn **out, kn__loop *loop, int fd,
+		 const kn__conn_handler *h, const kn__conn_opts *opts,
 		 void *ud);
 
 /* Queue len bytes at data without copying them. release(ctx), unless
@@ -85,32 +85,32 @@ int km__conn_new(km__conn **out, km__loop *loop, int fd,
  * Returns 0 (ownership passed), -ENOMEM or -EPIPE (the connection is
  * closing): on failure release is not called and data stays the caller's.
  * Thread: the loop thread. */
-int km__conn_send(km__conn *c, const void *data, size_t len,
-		  km__release_fn release, void *ctx);
+int kn__conn_send(kn__conn *c, const void *data, size_t len,
+		  kn__release_fn release, void *ctx);
 
-/* Like km__conn_send for iovcnt segments sent back to back (e.g. from
+/* Like kn__conn_send for iovcnt segments sent back to back (e.g. from
  * kc_writer_iov); release(ctx) runs once, after the last segment.
  * Returns 0, -EINVAL (iovcnt < 0), -ENOMEM or -EPIPE; all or nothing.
  * Thread: the loop thread. */
-int km__conn_sendv(km__conn *c, const struct iovec *iov, int iovcnt,
-		   km__release_fn release, void *ctx);
+int kn__conn_sendv(kn__conn *c, const struct iovec *iov, int iovcnt,
+		   kn__release_fn release, void *ctx);
 
 /* Copy len bytes into the output queue (small sends share a block).
  * Returns 0, -ENOMEM or -EPIPE (nothing queued). Thread: the loop thread. */
-int km__conn_send_copy(km__conn *c, const void *data, size_t len);
+int kn__conn_send_copy(kn__conn *c, const void *data, size_t len);
 
 /* Stop reading from the socket and dispatching frames already buffered
  * (the kernel buffers fill, then the peer's writes block). Output still
  * flushes. Idempotent. Thread: the loop thread. */
-void km__conn_pause(km__conn *c);
+void kn__conn_pause(kn__conn *c);
 
-/* Undo km__conn_pause: frames already buffered are dispatched when the
+/* Undo kn__conn_pause: frames already buffered are dispatched when the
  * running callback of c returns, or else at the end of the current loop
  * iteration; then reading resumes. Idempotent. Thread: the loop thread. */
-void km__conn_resume(km__conn *c);
+void kn__conn_resume(kn__conn *c);
 
-/* Whether km__conn_pause is in effect. Thread: the loop thread. */
-int km__conn_paused(const km__conn *c);
+/* Whether kn__conn_pause is in effect. Thread: the loop thread. */
+int kn__conn_paused(const kn__conn *c);
 
 /* Close the connection once exactly n more bytes have been written,
  * counted from now (n = 0: as soon as the running callback of c returns, or
@@ -118,32 +118,32 @@ int km__conn_paused(const km__conn *c);
  * naming the fault. Writes are cut at that byte, so the peer sees a
  * truncated stream. A later call replaces the budget.
  * Thread: the loop thread. */
-void km__conn_close_after(km__conn *c, uint64_t n);
+void kn__conn_close_after(kn__conn *c, uint64_t n);
 
 /* Close now: stop watching and close the socket, release queued output
  * unsent, call on_close(c, err, reason), free c. err is 0 or a negative
  * errno, reason a sentence (NULL: "closed"); the close is logged with the
  * peer address when err is not 0. c must not be used after this returns.
  * A second call is a no-op. Thread: the loop thread. */
-void km__conn_close(km__conn *c, int err, const char *reason);
+void kn__conn_close(kn__conn *c, int err, const char *reason);
 
 /* Bytes queued and not yet written. Thread: the loop thread. */
-size_t km__conn_out_pending(const km__conn *c);
+size_t kn__conn_out_pending(const kn__conn *c);
 
 /* Bytes read but not yet handed to on_frame (a partial frame, or frames
  * held back by a pause). Thread: the loop thread. */
-size_t km__conn_in_buffered(const km__conn *c);
+size_t kn__conn_in_buffered(const kn__conn *c);
 
-/* The socket, for inspection (km__loop_fd_events, getsockopt); do not
+/* The socket, for inspection (kn__loop_fd_events, getsockopt); do not
  * read, write or close it. Thread: the loop thread. */
-int km__conn_fd(const km__conn *c);
+int kn__conn_fd(const kn__conn *c);
 
 /* "ip:port" of the peer, or "?" when unknown; valid while c lives.
  * Thread: the loop thread. */
-const char *km__conn_peer(const km__conn *c);
+const char *kn__conn_peer(const kn__conn *c);
 
-/* The ud given to km__conn_new, or set later. Thread: the loop thread. */
-void *km__conn_userdata(const km__conn *c);
-void km__conn_set_userdata(km__conn *c, void *ud);
+/* The ud given to kn__conn_new, or set later. Thread: the loop thread. */
+void *kn__conn_userdata(const kn__conn *c);
+void kn__conn_set_userdata(kn__conn *c, void *ud);
 
 #endif

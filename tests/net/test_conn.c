@@ -1,6 +1,6 @@
 /*
- * Check suite for the mock broker's listener and connections
- * (mockbroker/src/listener.c, conn.c), over real sockets on 127.0.0.1.
+ * Check suite for the listener and connections
+ * (net/src/listener.c, conn.c), over real sockets on 127.0.0.1.
  *
  * The server loop and the test's client sockets share the test thread:
  * clients are non-blocking and every wait turns the loop (SPIN_UNTIL), so
@@ -37,7 +37,7 @@ enum mode {
 
 /* Server-side record of one accepted connection. */
 typedef struct sconn {
-	km__conn *c; /* NULL once closed */
+	kn__conn *c; /* NULL once closed */
 	enum mode mode;
 	size_t nframes;
 	uint8_t *rx; /* frames received, re-framed: Size + bytes */
@@ -47,10 +47,10 @@ typedef struct sconn {
 } sconn;
 
 static struct {
-	km__loop *loop;
-	km__listener *ls;
+	kn__loop *loop;
+	kn__listener *ls;
 	uint16_t port;
-	km__conn_opts opts;
+	kn__conn_opts opts;
 	enum mode mode;
 	int sndbuf; /* > 0: SO_SNDBUF of accepted sockets */
 	size_t big_len;
@@ -71,19 +71,19 @@ static uint8_t pattern_at(size_t i)
 
 #define SPIN_UNTIL(cond)                                                       \
 	do {                                                                   \
-		uint64_t dl_ = km__now_ms() + SPIN_MS;                         \
+		uint64_t dl_ = kn__now_ms() + SPIN_MS;                         \
 		while (!(cond)) {                                              \
-			ck_assert_msg(km__now_ms() < dl_, "timed out: %s",     \
+			ck_assert_msg(kn__now_ms() < dl_, "timed out: %s",     \
 				      #cond);                                  \
-			ck_assert_int_eq(km__loop_run_once(S.loop, 5), 0);     \
+			ck_assert_int_eq(kn__loop_run_once(S.loop, 5), 0);     \
 		}                                                              \
 	} while (0)
 
 static void spin_for(int ms)
 {
-	uint64_t end = km__now_ms() + (uint64_t)ms;
-	while (km__now_ms() < end)
-		ck_assert_int_eq(km__loop_run_once(S.loop, 5), 0);
+	uint64_t end = kn__now_ms() + (uint64_t)ms;
+	while (kn__now_ms() < end)
+		ck_assert_int_eq(kn__loop_run_once(S.loop, 5), 0);
 }
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -116,7 +116,7 @@ static void count_release(void *ctx)
 	S.releases++;
 }
 
-static int send_big(km__conn *c)
+static int send_big(kn__conn *c)
 {
 	enum { SEG = 65536 };
 	struct iovec iov[64];
@@ -125,43 +125,43 @@ static int send_big(km__conn *c)
 		iov[n].iov_base = pattern + off;
 		iov[n].iov_len = S.big_len - off < SEG ? S.big_len - off : SEG;
 	}
-	return km__conn_sendv(c, iov, n, count_release, NULL);
+	return kn__conn_sendv(c, iov, n, count_release, NULL);
 }
 
-static void on_frame(km__conn *c, const uint8_t *f, size_t len)
+static void on_frame(kn__conn *c, const uint8_t *f, size_t len)
 {
-	sconn *sc = km__conn_userdata(c);
+	sconn *sc = kn__conn_userdata(c);
 	uint8_t size[4];
 	int rc = 0;
 	record(sc, f, len);
 	switch (sc->mode) {
 	case MODE_ECHO:
 		put_be32(size, (uint32_t)len);
-		rc = km__conn_send_copy(c, size, 4);
+		rc = kn__conn_send_copy(c, size, 4);
 		if (!rc)
-			rc = km__conn_send_copy(c, f, len);
+			rc = kn__conn_send_copy(c, f, len);
 		break;
 	case MODE_BIG:
 		rc = send_big(c);
 		break;
 	case MODE_CLOSE_AFTER:
-		km__conn_close_after(c, 10);
-		rc = km__conn_send_copy(c, pattern, 100);
+		kn__conn_close_after(c, 10);
+		rc = kn__conn_send_copy(c, pattern, 100);
 		break;
 	case MODE_PAUSE:
-		km__conn_pause(c);
+		kn__conn_pause(c);
 		break;
 	}
 	if (rc) {
 		if (rc == -ENOMEM)
 			S.nomem++;
-		km__conn_close(c, rc, "could not queue the answer");
+		kn__conn_close(c, rc, "could not queue the answer");
 	}
 }
 
-static void on_close(km__conn *c, int err, const char *reason)
+static void on_close(kn__conn *c, int err, const char *reason)
 {
-	sconn *sc = km__conn_userdata(c);
+	sconn *sc = kn__conn_userdata(c);
 	ck_assert_ptr_eq(sc->c, c);
 	ck_assert(!sc->closed);
 	sc->closed = 1;
@@ -173,7 +173,7 @@ static void on_close(km__conn *c, int err, const char *reason)
 		S.nomem++;
 }
 
-static void on_accept(km__listener *ls, int fd, void *arg)
+static void on_accept(kn__listener *ls, int fd, void *arg)
 {
 	(void)ls;
 	(void)arg;
@@ -183,8 +183,8 @@ static void on_accept(km__listener *ls, int fd, void *arg)
 	sconn *sc = calloc(1, sizeof *sc);
 	ck_assert_ptr_nonnull(sc);
 	sc->mode = S.mode;
-	static const km__conn_handler h = {on_frame, on_close};
-	int rc = km__conn_new(&sc->c, S.loop, fd, &h, &S.opts, sc);
+	static const kn__conn_handler h = {on_frame, on_close};
+	int rc = kn__conn_new(&sc->c, S.loop, fd, &h, &S.opts, sc);
 	if (rc) {
 		ck_assert_int_eq(rc, -ENOMEM);
 		S.nomem++;
@@ -207,17 +207,17 @@ static void capture_log(void *opaque, const char *line)
  * allocation-failure walk, which expects -ENOMEM). */
 static int srv_start(void)
 {
-	int rc = km__loop_new(&S.loop);
+	int rc = kn__loop_new(&S.loop);
 	if (rc)
 		return rc;
-	km__loop_set_log(S.loop, capture_log, NULL);
-	rc = km__listener_new(&S.ls, S.loop, NULL, 0, on_accept, NULL);
+	kn__loop_set_log(S.loop, capture_log, NULL);
+	rc = kn__listener_new(&S.ls, S.loop, NULL, 0, on_accept, NULL);
 	if (rc)
 		return rc;
-	rc = km__listener_open(S.ls);
+	rc = kn__listener_open(S.ls);
 	if (rc)
 		return rc;
-	S.port = km__listener_port(S.ls);
+	S.port = kn__listener_port(S.ls);
 	ck_assert_uint_ne(S.port, 0);
 	return 0;
 }
@@ -226,12 +226,12 @@ static void srv_stop(void)
 {
 	for (int i = 0; i < S.naccepted; i++) {
 		if (S.conns[i]->c)
-			km__conn_close(S.conns[i]->c, 0, "test over");
+			kn__conn_close(S.conns[i]->c, 0, "test over");
 		free(S.conns[i]->rx);
 		free(S.conns[i]);
 	}
-	km__listener_destroy(S.ls);
-	km__loop_destroy(S.loop);
+	kn__listener_destroy(S.ls);
+	kn__loop_destroy(S.loop);
 	memset(&S, 0, sizeof S);
 }
 
@@ -289,7 +289,7 @@ static int cli_accepted(sconn **out)
 static int cli_try_write(int fd, const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	uint64_t dl = km__now_ms() + SPIN_MS;
+	uint64_t dl = kn__now_ms() + SPIN_MS;
 	while (n) {
 		ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
 		if (w > 0) {
@@ -301,8 +301,8 @@ static int cli_try_write(int fd, const void *p, size_t n)
 			return -1;
 		ck_assert_msg(errno == EAGAIN, "client send: %s",
 			      strerror(errno));
-		ck_assert_msg(km__now_ms() < dl, "client send timed out");
-		ck_assert_int_eq(km__loop_run_once(S.loop, 5), 0);
+		ck_assert_msg(kn__now_ms() < dl, "client send timed out");
+		ck_assert_int_eq(kn__loop_run_once(S.loop, 5), 0);
 	}
 	return 0;
 }
@@ -317,7 +317,7 @@ static void cli_write(int fd, const void *p, size_t n)
 static size_t cli_read(int fd, uint8_t *buf, size_t n)
 {
 	size_t got = 0;
-	uint64_t dl = km__now_ms() + SPIN_MS;
+	uint64_t dl = kn__now_ms() + SPIN_MS;
 	while (got < n) {
 		ssize_t r = read(fd, buf + got, n - got);
 		if (r > 0) {
@@ -328,8 +328,8 @@ static size_t cli_read(int fd, uint8_t *buf, size_t n)
 			break;
 		ck_assert_msg(errno == EAGAIN, "client read: %s",
 			      strerror(errno));
-		ck_assert_msg(km__now_ms() < dl, "client read timed out");
-		ck_assert_int_eq(km__loop_run_once(S.loop, 5), 0);
+		ck_assert_msg(kn__now_ms() < dl, "client read timed out");
+		ck_assert_int_eq(kn__loop_run_once(S.loop, 5), 0);
 	}
 	return got;
 }
@@ -370,7 +370,7 @@ START_TEST(test_split_at_every_byte_boundary)
 		while (whole < 5 && used + 4 + sizes[whole] <= s)
 			used += 4 + sizes[whole++];
 		SPIN_UNTIL(sc->nframes == whole &&
-			   km__conn_in_buffered(sc->c) == s - used);
+			   kn__conn_in_buffered(sc->c) == s - used);
 		ck_assert_uint_eq(sc->rx_len, used);
 		cli_write(fd, stream + s, n - s);
 		SPIN_UNTIL(sc->nframes == 5);
@@ -399,7 +399,7 @@ START_TEST(test_one_byte_at_a_time)
 	for (size_t i = 0; i < n; i++) {
 		cli_write(fd, stream + i, 1);
 		/* Each byte is read on its own before the next is sent. */
-		SPIN_UNTIL(sc->rx_len + km__conn_in_buffered(sc->c) == i + 1);
+		SPIN_UNTIL(sc->rx_len + kn__conn_in_buffered(sc->c) == i + 1);
 	}
 	ck_assert_uint_eq(sc->nframes, 6);
 	ck_assert_mem_eq(sc->rx, stream, n);
@@ -433,9 +433,9 @@ START_TEST(test_pipelined_frames_in_order)
 	ck_assert_mem_eq(sc->rx, stream, total);
 	ck_assert_uint_eq(cli_read(fd, back, total), total);
 	ck_assert_mem_eq(back, stream, total);
-	SPIN_UNTIL(km__conn_out_pending(sc->c) == 0);
-	ck_assert_int_eq(km__loop_fd_events(S.loop, km__conn_fd(sc->c)),
-			 (int)KM__IO_READ);
+	SPIN_UNTIL(kn__conn_out_pending(sc->c) == 0);
+	ck_assert_int_eq(kn__loop_fd_events(S.loop, kn__conn_fd(sc->c)),
+			 (int)KN__IO_READ);
 	close(fd);
 	free(stream);
 	free(back);
@@ -502,18 +502,18 @@ START_TEST(test_slow_reader_output_buffered_then_flushed)
 	sconn *sc = S.conns[idx];
 	uint8_t req[4] = {0};
 	cli_write(fd, req, 4);
-	SPIN_UNTIL(sc->nframes == 1 && km__conn_out_pending(sc->c) > 0 &&
-		   km__conn_out_pending(sc->c) < S.big_len);
+	SPIN_UNTIL(sc->nframes == 1 && kn__conn_out_pending(sc->c) > 0 &&
+		   kn__conn_out_pending(sc->c) < S.big_len);
 	/* Partly written, the rest waits for EPOLLOUT and stays put while
 	 * the peer does not read. */
 	spin_for(50);
-	size_t pending = km__conn_out_pending(sc->c);
+	size_t pending = kn__conn_out_pending(sc->c);
 	ck_assert_uint_gt(pending, 0);
 	ck_assert_uint_lt(pending, S.big_len);
-	ck_assert_int_eq(km__loop_fd_events(S.loop, km__conn_fd(sc->c)),
-			 (int)(KM__IO_READ | KM__IO_WRITE));
+	ck_assert_int_eq(kn__loop_fd_events(S.loop, kn__conn_fd(sc->c)),
+			 (int)(KN__IO_READ | KN__IO_WRITE));
 	spin_for(30);
-	ck_assert_uint_eq(km__conn_out_pending(sc->c), pending);
+	ck_assert_uint_eq(kn__conn_out_pending(sc->c), pending);
 	ck_assert_int_eq(S.releases, 0);
 
 	/* Other connections are served meanwhile. */
@@ -529,9 +529,9 @@ START_TEST(test_slow_reader_output_buffered_then_flushed)
 	ck_assert_uint_eq(cli_read(fd, got, S.big_len), S.big_len);
 	ck_assert_mem_eq(got, pattern, S.big_len);
 	free(got);
-	SPIN_UNTIL(km__conn_out_pending(sc->c) == 0 && S.releases == 1);
-	SPIN_UNTIL(km__loop_fd_events(S.loop, km__conn_fd(sc->c)) ==
-		   (int)KM__IO_READ);
+	SPIN_UNTIL(kn__conn_out_pending(sc->c) == 0 && S.releases == 1);
+	SPIN_UNTIL(kn__loop_fd_events(S.loop, kn__conn_fd(sc->c)) ==
+		   (int)KN__IO_READ);
 	spin_for(20);
 	ck_assert_int_eq(S.releases, 1);
 	close(fd);
@@ -552,14 +552,14 @@ START_TEST(test_high_water_stops_reading)
 	uint8_t reqs[12] = {0};
 	cli_write(fd, reqs, sizeof reqs); /* three empty frames at once */
 	SPIN_UNTIL(sc->nframes == 1 &&
-		   km__conn_out_pending(sc->c) < S.big_len);
+		   kn__conn_out_pending(sc->c) < S.big_len);
 	spin_for(50);
 	/* The answer to the first is stuck above the mark: the other two
 	 * wait, read or not, and reading is off. */
 	ck_assert_uint_eq(sc->nframes, 1);
-	ck_assert_uint_gt(km__conn_out_pending(sc->c), 65536);
-	ck_assert_int_eq(km__loop_fd_events(S.loop, km__conn_fd(sc->c)),
-			 (int)KM__IO_WRITE);
+	ck_assert_uint_gt(kn__conn_out_pending(sc->c), 65536);
+	ck_assert_int_eq(kn__loop_fd_events(S.loop, kn__conn_fd(sc->c)),
+			 (int)KN__IO_WRITE);
 	size_t total = 3 * S.big_len;
 	uint8_t *got = malloc(total);
 	ck_assert_uint_eq(cli_read(fd, got, total), total);
@@ -583,18 +583,18 @@ START_TEST(test_send_variants_keep_order)
 	int fd = cli_accepted(&sc);
 	static const char ab[] = "ab", cd[] = "cd", ef[] = "ef";
 	struct iovec iov[3] = {{(void *)cd, 2}, {(void *)ef, 0}, {(void *)ef, 2}};
-	ck_assert_int_eq(km__conn_send(sc->c, ab, 2, log_release, (void *)1), 0);
-	ck_assert_int_eq(km__conn_sendv(sc->c, iov, 3, log_release, (void *)2),
+	ck_assert_int_eq(kn__conn_send(sc->c, ab, 2, log_release, (void *)1), 0);
+	ck_assert_int_eq(kn__conn_sendv(sc->c, iov, 3, log_release, (void *)2),
 			 0);
-	ck_assert_int_eq(km__conn_send_copy(sc->c, "gh", 2), 0);
-	ck_assert_int_eq(km__conn_send(sc->c, NULL, 0, log_release, (void *)3),
+	ck_assert_int_eq(kn__conn_send_copy(sc->c, "gh", 2), 0);
+	ck_assert_int_eq(kn__conn_send(sc->c, NULL, 0, log_release, (void *)3),
 			 0);
-	ck_assert_int_eq(km__conn_sendv(sc->c, NULL, 0, log_release, (void *)4),
+	ck_assert_int_eq(kn__conn_sendv(sc->c, NULL, 0, log_release, (void *)4),
 			 0);
-	ck_assert_int_eq(km__conn_send_copy(sc->c, "ij", 2), 0);
-	ck_assert_int_eq(km__conn_sendv(sc->c, iov, -1, log_release, NULL),
+	ck_assert_int_eq(kn__conn_send_copy(sc->c, "ij", 2), 0);
+	ck_assert_int_eq(kn__conn_sendv(sc->c, iov, -1, log_release, NULL),
 			 -EINVAL);
-	ck_assert_uint_eq(km__conn_out_pending(sc->c), 10);
+	ck_assert_uint_eq(kn__conn_out_pending(sc->c), 10);
 	/* Nothing is written inside the calls. */
 	ck_assert_int_eq(S.nrel, 0);
 	uint8_t back[10];
@@ -618,9 +618,9 @@ START_TEST(test_close_releases_pending_output)
 	sconn *sc = S.conns[idx];
 	uint8_t req[4] = {0};
 	cli_write(fd, req, 4);
-	SPIN_UNTIL(sc->nframes == 1 && km__conn_out_pending(sc->c) > 0);
+	SPIN_UNTIL(sc->nframes == 1 && kn__conn_out_pending(sc->c) > 0);
 	ck_assert_int_eq(S.releases, 0);
-	km__conn_close(sc->c, 0, "dropped by test");
+	kn__conn_close(sc->c, 0, "dropped by test");
 	ck_assert_int_eq(S.releases, 1);
 	ck_assert(sc->closed);
 	ck_assert_str_eq(sc->reason, "dropped by test");
@@ -635,9 +635,9 @@ START_TEST(test_pause_and_resume)
 {
 	sconn *sc;
 	int fd = cli_accepted(&sc);
-	km__conn_pause(sc->c);
-	km__conn_pause(sc->c);
-	ck_assert(km__conn_paused(sc->c));
+	kn__conn_pause(sc->c);
+	kn__conn_pause(sc->c);
+	ck_assert(kn__conn_paused(sc->c));
 	static const uint32_t sizes[] = {4, 5};
 	uint8_t stream[32], back[32];
 	size_t n = build_stream(stream, sizes, 2);
@@ -645,10 +645,10 @@ START_TEST(test_pause_and_resume)
 	spin_for(50);
 	/* Not even read: the bytes wait in the kernel. */
 	ck_assert_uint_eq(sc->nframes, 0);
-	ck_assert_uint_eq(km__conn_in_buffered(sc->c), 0);
-	ck_assert_int_eq(km__loop_fd_events(S.loop, km__conn_fd(sc->c)), 0);
-	km__conn_resume(sc->c);
-	ck_assert(!km__conn_paused(sc->c));
+	ck_assert_uint_eq(kn__conn_in_buffered(sc->c), 0);
+	ck_assert_int_eq(kn__loop_fd_events(S.loop, kn__conn_fd(sc->c)), 0);
+	kn__conn_resume(sc->c);
+	ck_assert(!kn__conn_paused(sc->c));
 	SPIN_UNTIL(sc->nframes == 2);
 	ck_assert_uint_eq(cli_read(fd, back, n), n);
 	ck_assert_mem_eq(back, stream, n);
@@ -668,11 +668,11 @@ START_TEST(test_pause_from_frame_holds_buffered_frames)
 	SPIN_UNTIL(sc->nframes == 1);
 	spin_for(30);
 	ck_assert_uint_eq(sc->nframes, 1);
-	ck_assert_uint_eq(km__conn_in_buffered(sc->c), n - 5);
+	ck_assert_uint_eq(kn__conn_in_buffered(sc->c), n - 5);
 	/* Resuming dispatches from the buffer: no new socket data. */
-	km__conn_resume(sc->c);
+	kn__conn_resume(sc->c);
 	SPIN_UNTIL(sc->nframes == 2);
-	km__conn_resume(sc->c);
+	kn__conn_resume(sc->c);
 	SPIN_UNTIL(sc->nframes == 3);
 	ck_assert_mem_eq(sc->rx, stream, n);
 	close(fd);
@@ -700,12 +700,12 @@ START_TEST(test_close_after_spans_sends)
 	sconn *sc;
 	int fd = cli_accepted(&sc);
 	uint8_t back[200];
-	km__conn_close_after(sc->c, 150);
-	ck_assert_int_eq(km__conn_send_copy(sc->c, pattern, 100), 0);
+	kn__conn_close_after(sc->c, 150);
+	ck_assert_int_eq(kn__conn_send_copy(sc->c, pattern, 100), 0);
 	ck_assert_uint_eq(cli_read(fd, back, 100), 100);
 	spin_for(20);
 	ck_assert(!sc->closed); /* 50 bytes of budget left */
-	ck_assert_int_eq(km__conn_send(sc->c, pattern + 100, 100, NULL, NULL),
+	ck_assert_int_eq(kn__conn_send(sc->c, pattern + 100, 100, NULL, NULL),
 			 0);
 	ck_assert_uint_eq(cli_read(fd, back + 100, 100), 50);
 	ck_assert_mem_eq(back, pattern, 150);
@@ -715,7 +715,7 @@ START_TEST(test_close_after_spans_sends)
 
 	/* 0: close in the next iteration, nothing written. */
 	fd = cli_accepted(&sc);
-	km__conn_close_after(sc->c, 0);
+	kn__conn_close_after(sc->c, 0);
 	ck_assert(!sc->closed);
 	SPIN_UNTIL(sc->closed);
 	cli_expect_eof(fd);
@@ -737,8 +737,8 @@ START_TEST(test_peer_reset)
 
 	/* Paused (nothing reads): the error is still noticed. */
 	fd = cli_accepted(&sc);
-	km__conn_pause(sc->c);
-	SPIN_UNTIL(km__loop_fd_events(S.loop, km__conn_fd(sc->c)) == 0);
+	kn__conn_pause(sc->c);
+	SPIN_UNTIL(kn__loop_fd_events(S.loop, kn__conn_fd(sc->c)) == 0);
 	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg),
 			 0);
 	close(fd);
@@ -751,22 +751,22 @@ END_TEST
 
 START_TEST(test_conn_new_errors)
 {
-	static const km__conn_handler none = {NULL, NULL};
-	static const km__conn_handler h = {on_frame, NULL};
-	km__conn *c = NULL;
-	ck_assert_int_eq(km__conn_new(&c, S.loop, -1, &h, NULL, NULL), -EINVAL);
-	ck_assert_int_eq(km__conn_new(&c, S.loop, 0, &none, NULL, NULL),
+	static const kn__conn_handler none = {NULL, NULL};
+	static const kn__conn_handler h = {on_frame, NULL};
+	kn__conn *c = NULL;
+	ck_assert_int_eq(kn__conn_new(&c, S.loop, -1, &h, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(kn__conn_new(&c, S.loop, 0, &none, NULL, NULL),
 			 -EINVAL);
-	ck_assert_int_eq(km__conn_new(&c, S.loop, 12345, &h, NULL, NULL),
+	ck_assert_int_eq(kn__conn_new(&c, S.loop, 12345, &h, NULL, NULL),
 			 -EBADF);
 	ck_assert_ptr_null(c);
 	/* A socket pair works too (no TCP_NODELAY, peer unknown). */
 	int sv[2];
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(km__conn_new(&c, S.loop, sv[0], &h, NULL, NULL), 0);
-	ck_assert_str_eq(km__conn_peer(c), "?");
+	ck_assert_int_eq(kn__conn_new(&c, S.loop, sv[0], &h, NULL, NULL), 0);
+	ck_assert_str_eq(kn__conn_peer(c), "?");
 	ck_assert_int_eq(fcntl(sv[0], F_GETFL) & O_NONBLOCK, O_NONBLOCK);
-	km__conn_close(c, 0, NULL);
+	kn__conn_close(c, 0, NULL);
 	ck_assert_int_eq(fcntl(sv[0], F_GETFD), -1); /* closed with it */
 	close(sv[1]);
 }
@@ -788,20 +788,20 @@ START_TEST(test_listener_down_up_same_port)
 {
 	sconn *sc;
 	int fd = cli_accepted(&sc);
-	uint16_t port = km__listener_port(S.ls);
-	ck_assert(km__listener_is_open(S.ls));
-	ck_assert_int_eq(km__listener_open(S.ls), 0); /* already open */
-	km__listener_close(S.ls);
-	km__listener_close(S.ls);
-	ck_assert(!km__listener_is_open(S.ls));
+	uint16_t port = kn__listener_port(S.ls);
+	ck_assert(kn__listener_is_open(S.ls));
+	ck_assert_int_eq(kn__listener_open(S.ls), 0); /* already open */
+	kn__listener_close(S.ls);
+	kn__listener_close(S.ls);
+	ck_assert(!kn__listener_is_open(S.ls));
 	ck_assert_int_eq(connect_port(port), -ECONNREFUSED);
 	/* The accepted connection survives the listener going down. */
 	uint8_t f[5] = {0, 0, 0, 1, 'z'}, back[5];
 	cli_write(fd, f, 5);
 	ck_assert_uint_eq(cli_read(fd, back, 5), 5);
 	ck_assert_mem_eq(back, f, 5);
-	ck_assert_int_eq(km__listener_open(S.ls), 0);
-	ck_assert_uint_eq(km__listener_port(S.ls), port);
+	ck_assert_int_eq(kn__listener_open(S.ls), 0);
+	ck_assert_uint_eq(kn__listener_port(S.ls), port);
 	sconn *sc2;
 	int fd2 = cli_accepted(&sc2);
 	cli_write(fd2, f, 5);
@@ -813,49 +813,49 @@ END_TEST
 
 START_TEST(test_listener_fixed_port_and_errors)
 {
-	km__listener *ls = NULL;
-	ck_assert_int_eq(km__listener_new(&ls, S.loop, "localhost", 0, on_accept,
+	kn__listener *ls = NULL;
+	ck_assert_int_eq(kn__listener_new(&ls, S.loop, "localhost", 0, on_accept,
 					  NULL),
 			 -EINVAL);
 	ck_assert_ptr_null(ls);
 	/* The port is taken by S.ls. */
-	ck_assert_int_eq(km__listener_new(&ls, S.loop, "127.0.0.1", S.port,
+	ck_assert_int_eq(kn__listener_new(&ls, S.loop, "127.0.0.1", S.port,
 					  on_accept, NULL),
 			 0);
-	ck_assert_uint_eq(km__listener_port(ls), S.port);
-	ck_assert_int_eq(km__listener_open(ls), -EADDRINUSE);
-	ck_assert(!km__listener_is_open(ls));
+	ck_assert_uint_eq(kn__listener_port(ls), S.port);
+	ck_assert_int_eq(kn__listener_open(ls), -EADDRINUSE);
+	ck_assert(!kn__listener_is_open(ls));
 	/* Freed by S.ls's departure, the fixed port opens. */
 	uint16_t port = S.port;
-	km__listener_destroy(S.ls);
+	kn__listener_destroy(S.ls);
 	S.ls = NULL;
-	ck_assert_int_eq(km__listener_open(ls), 0);
-	ck_assert_uint_eq(km__listener_port(ls), port);
+	ck_assert_int_eq(kn__listener_open(ls), 0);
+	ck_assert_uint_eq(kn__listener_port(ls), port);
 	ck_assert_int_eq(connect_port(port), 0);
 	SPIN_UNTIL(S.naccepted == 1);
-	km__listener_destroy(ls);
-	km__listener_destroy(NULL);
+	kn__listener_destroy(ls);
+	kn__listener_destroy(NULL);
 }
 END_TEST
 
 static int destroyed_in_accept;
 
-static void accept_and_destroy(km__listener *ls, int fd, void *arg)
+static void accept_and_destroy(kn__listener *ls, int fd, void *arg)
 {
 	(void)arg;
 	close(fd);
 	destroyed_in_accept++;
-	km__listener_destroy(ls);
+	kn__listener_destroy(ls);
 }
 
 START_TEST(test_listener_destroyed_from_accept)
 {
-	km__listener *ls;
-	ck_assert_int_eq(km__listener_new(&ls, S.loop, NULL, 0,
+	kn__listener *ls;
+	ck_assert_int_eq(kn__listener_new(&ls, S.loop, NULL, 0,
 					  accept_and_destroy, NULL),
 			 0);
-	ck_assert_int_eq(km__listener_open(ls), 0);
-	uint16_t port = km__listener_port(ls);
+	ck_assert_int_eq(kn__listener_open(ls), 0);
+	uint16_t port = kn__listener_port(ls);
 	/* Two in the backlog: the second must not reach a freed listener. */
 	ck_assert_int_eq(connect_port(port), 0);
 	ck_assert_int_eq(connect_port(port), 0);
@@ -916,7 +916,7 @@ START_TEST(test_thousand_connections)
 	for (int i = 0; i < N; i++) {
 		fds[i] = cli_connect();
 		if (i % 64 == 63)
-			ck_assert_int_eq(km__loop_run_once(S.loop, 0), 0);
+			ck_assert_int_eq(kn__loop_run_once(S.loop, 0), 0);
 	}
 	SPIN_UNTIL(S.naccepted == N);
 	for (int i = 0; i < N; i++) {
@@ -995,7 +995,7 @@ END_TEST
 
 static Suite *conn_suite(void)
 {
-	Suite *s = suite_create("mock_conn");
+	Suite *s = suite_create("net_conn");
 	TCase *tc = tcase_create("framing");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_split_at_every_byte_boundary);
