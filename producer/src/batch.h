@@ -1,0 +1,78 @@
+/*
+ * One producer batch: the records of one topic-partition encoded in place
+ * by the codec's batch builder, plus what each record's delivery report
+ * needs. A batch is created by the accumulator on the caller's thread,
+ * sealed and sent by the sender thread, and freed (back to the
+ * accumulator's pool) after its records were reported.
+ *
+ * Threading: a batch in a partition queue is guarded by that queue's lock
+ * (accumulator.h); once drained it belongs to the sender thread alone.
+ */
+#ifndef KAFKIT_PRODUCER_BATCH_H
+#define KAFKIT_PRODUCER_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafkit/producer.h"
+#include "kafkit/records.h"
+
+struct kp__tp;
+
+/* What the delivery report of one record needs, kept in the batch's array
+ * (grown by doubling and reused with the batch: no allocation per record
+ * once the pool is warm). */
+typedef struct kp__rec_meta {
+	kp_delivery_cb cb;
+	void *opaque;
+	kp_free_cb free_cb;   /* zero-copy records: called after the report */
+	void *free_opaque;
+	int64_t timestamp;    /* CreateTime as sent */
+	size_t key_len;       /* serialized sizes (0 for null) */
+	size_t value_len;
+} kp__rec_meta;
+
+typedef struct kp__batch {
+	struct kp__batch *next;  /* queue / in-flight / result list link */
+	struct kp__tp *tp;       /* the partition it belongs to */
+	kc_batch_builder b;
+	kp__rec_meta *recs;
+	size_t nrecs, recs_cap;
+	int64_t created_ms;      /* monotonic ms of the first append */
+	int64_t drained_ms;      /* monotonic ms of the last drain, 0 never */
+	int64_t retry_at_ms;     /* not drained before this (backoff) */
+	uint32_t attempts;       /* sends so far */
+	size_t accounted;        /* bytes charged to buffer.memory */
+	int16_t last_kafka_err;  /* last retriable broker error, 0 none */
+	int sealed;
+	/* Idempotence: the state stamped into the sealed v2 header, or -1. */
+	int64_t producer_id;
+	int16_t producer_epoch;
+	int32_t base_sequence;
+	const uint8_t *wire;     /* sealed bytes (valid while sealed) */
+	size_t wire_len;
+} kp__batch;
+
+/* Seal b (compression at the builder's codec, CRC) if not sealed yet and
+ * set b->wire / b->wire_len. Sealing is idempotent.
+ * Returns KP_OK, KP_ERR_ENCODE (codec failure), KP_ERR_NOMEM.
+ * Thread: the owner of b (the sender). */
+kp_err kp__batch_seal(kp__batch *b);
+
+/* Stamp the producer id, epoch and base sequence into a sealed magic-2
+ * batch (header fields producerId, producerEpoch, baseSequence, then the
+ * CRC recomputed), so a batch can be re-sent after an epoch bump or a
+ * sequence reset without re-encoding. Records b's new state.
+ * Preconditions: b sealed with magic 2.
+ * Returns KP_OK or KP_ERR_INVALID_ARG (not sealed, magic < 2).
+ * Thread: the sender. */
+kp_err kp__batch_stamp(kp__batch *b, int64_t producer_id,
+		       int16_t producer_epoch, int32_t base_sequence);
+
+/* Number of records in b. */
+static inline size_t kp__batch_count(const kp__batch *b)
+{
+	return b->nrecs;
+}
+
+#endif
