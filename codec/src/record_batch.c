@@ -266,6 +266,24 @@ kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len)
 	return KC_OK;
 }
 
+kc_err kc_batch_restamp(kc_batch_builder *b, int64_t producer_id,
+			int16_t producer_epoch, int32_t base_sequence)
+{
+	if (!b->is_sealed || b->cfg.magic < 2)
+		return KC_ERR_INVALID_ARG;
+	/* The config stays: the builder's next batch, after a reset, starts
+	 * unstamped. */
+	uint8_t *h = b->w.buf + b->header.off;
+	size_t len = b->w.len - b->header.off;
+	kc__be64(h + V2_PRODUCER_ID, (uint64_t)producer_id);
+	kc__be16(h + V2_PRODUCER_EPOCH, (uint16_t)producer_epoch);
+	kc__be32(h + V2_BASE_SEQUENCE, (uint32_t)base_sequence);
+	/* The three fields lie inside the CRC's range (attributes..end). */
+	kc__be32(h + V2_CRC, kc_crc32c(0, h + V2_ATTRIBUTES,
+				       len - V2_ATTRIBUTES));
+	return KC_OK;
+}
+
 void kc_batch_builder_reset(kc_batch_builder *b)
 {
 	kc_writer_reset(&b->w);

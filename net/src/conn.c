@@ -551,6 +551,11 @@ int kn__conn_paused(const kn__conn *c)
 	return c->paused;
 }
 
+int kn__conn_closing(const kn__conn *c)
+{
+	return c->closed;
+}
+
 void kn__conn_close_after(kn__conn *c, uint64_t n)
 {
 	if (c->closed)

@@ -112,6 +112,12 @@ void kn__conn_resume(kn__conn *c);
 /* Whether kn__conn_pause is in effect. Thread: the loop thread. */
 int kn__conn_paused(const kn__conn *c);
 
+/* Whether c is closing: true inside the release callbacks that
+ * kn__conn_close runs for output it drops unsent (and in on_close), so a
+ * release callback can tell written bytes from dropped ones. Thread: the
+ * loop thread. */
+int kn__conn_closing(const kn__conn *c);
+
 /* Close the connection once exactly n more bytes have been written,
  * counted from now (n = 0: as soon as the running callback of c returns, or
  * else at the end of the current iteration), with err 0 and a reason

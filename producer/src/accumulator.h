@@ -16,12 +16,14 @@
  * Memory: records are charged to buffer.memory from the moment they are
  * appended until kp__acc_release() of their batch; batches and their
  * record arrays are pooled, so a warm accumulator allocates nothing per
- * record.
+ * record (a pooled batch keeps builder buffers up to 2 x batch.size, at
+ * least 16 KiB; larger ones, from lone large records, are freed).
  */
 #ifndef KAFKIT_PRODUCER_ACCUMULATOR_H
 #define KAFKIT_PRODUCER_ACCUMULATOR_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,7 +56,9 @@ typedef struct kp__tp {
 		stat_errors;          /* totals, for kp_stats_json */
 	void *sender_ud;          /* free for the sender's own use */
 
-	struct kp__tp *next_all;  /* the accumulator's list of every tp */
+	/* The accumulator's list of every tp, appended to by appending
+	 * threads while the sender walks it (kp__acc_foreach_tp). */
+	_Atomic(struct kp__tp *) next_all;
 	struct kp__tp *next_hash;
 } kp__tp;
 
@@ -100,8 +104,10 @@ typedef struct kp__append {
 typedef struct kp__append_result {
 	kp__tp *tp;               /* where the record went */
 	int new_batch;            /* the record opened a new batch */
-	int batch_full;           /* its batch reached batch.size: wake the
-	                             sender */
+	int batch_full;           /* a batch became full: the record's
+	                             reached batch.size, or it opened a new
+	                             batch behind an older one (which is
+	                             ready now): wake the sender */
 } kp__append_result;
 
 /* Append one record: choose the partition when r->partition is
@@ -116,7 +122,12 @@ typedef struct kp__append_result {
  * exceeds max.request.size or buffer.memory), KP_ERR_BUFFER_FULL (no room
  * by the deadline), KP_ERR_UNKNOWN_PARTITION (partition >= count, or a
  * custom partitioner's answer out of range), KP_ERR_INVALID_ARG,
- * KP_ERR_CLOSED (after kp__acc_close()), KP_ERR_NOMEM, KP_ERR_ENCODE.
+ * KP_ERR_CLOSED (after kp__acc_close()), KP_ERR_NOMEM, KP_ERR_ENCODE,
+ * KP_ERR_UNSUPPORTED (compression.type zstd with magic < 2).
+ * The size limits compare the record's bytes as the only record of a new
+ * batch (v2: with the 61-byte batch header), which is also what is
+ * reserved before the locks are taken. A custom partitioner is called
+ * with no lock held.
  * On error nothing was appended and nothing stays charged.
  * Thread: any. */
 kp_err kp__acc_append(kp__acc *a, const kp__append *r, int64_t block_until_ms,
@@ -141,8 +152,12 @@ int64_t kp__acc_next_ready(kp__acc *a, int64_t now);
  * at most one per partition, visiting partitions round robin across calls
  * so none starves, until adding another would pass max_bytes of
  * wire_len (the first one is always taken). Each taken batch is sealed
- * (kp__batch_seal) and pushed on *list (linked through next, in drain
- * order); its drained_ms is set to now and attempts incremented.
+ * (kp__batch_seal, outside the partition lock) and appended at the end
+ * of *list (linked through next, in drain order); its drained_ms is set
+ * to now, its drain_seq to the next drain number and attempts
+ * incremented. Before sealing, an unsealed batch counts as its
+ * uncompressed kc_batch_bytes(); one that turns out past max_bytes once
+ * sealed is put back at the front for the next call.
  * A batch that fails to seal is pushed too with wire NULL: the caller
  * fails its records (KP_ERR_ENCODE).
  * Returns the number of batches taken. Thread: sender thread. */
@@ -150,29 +165,39 @@ size_t kp__acc_drain(kp__acc *a, int32_t node, int64_t now, size_t max_bytes,
 		     kp__batch **list);
 
 /* Put a drained batch back for a retry, at the front of its partition
- * queue but behind retried batches with a lower base_sequence (or, when
- * not idempotent, drained earlier), so retries go out in their original
- * order. retry_at_ms should be set by the caller. Thread: sender thread. */
+ * queue but behind the retried batches (attempts > 0) queued there that
+ * go first: those with a lower base_sequence when both are stamped,
+ * else those drained earlier (lower drain_seq), so retries go out in
+ * their original order. retry_at_ms should be set by the caller.
+ * Thread: sender thread. */
 void kp__acc_reenqueue(kp__acc *a, kp__batch *b);
 
 /* Split a batch the broker refused as too large (MESSAGE_TOO_LARGE) into
- * batches of at most max(batch.size, one record) bytes each, decoded from
- * its sealed or unsealed bytes, with the records' metadata moved along,
- * and put them at the front of its queue in record order. b is released.
+ * batches of at most max(min(batch.size, half of b's uncompressed
+ * bytes), one record) bytes each (the half makes each split progress
+ * even when the broker's limit is below batch.size), decoded from its
+ * sealed bytes (b is sealed first if it was not), with the records'
+ * metadata moved along, and put them at the front of its queue in record
+ * order. They keep b's created_ms, attempts, drain_seq and
+ * last_kafka_err, are frozen (no appends) and unsealed, with no
+ * producer id or sequence. b is released (its memory charge moves to the
+ * new batches).
  * Returns KP_OK, KP_ERR_INVALID_ARG (a batch of one record cannot be
- * split: the caller fails it), KP_ERR_NOMEM (b is left as it was).
+ * split: the caller fails it), KP_ERR_NOMEM, KP_ERR_ENCODE (b could not
+ * be sealed or decoded); on error b is left as it was (perhaps sealed).
  * Thread: sender thread. */
 kp_err kp__acc_split(kp__acc *a, kp__batch *b);
 
-/* Remove queued (not drained) batches whose first append is at least
- * timeout_ms before now, pushing them on *list for the caller to fail
- * (KP_ERR_DELIVERY_TIMEOUT). Returns how many. Thread: sender thread. */
+/* Remove queued (not in flight, retries waiting included) batches whose
+ * first append is at least timeout_ms before now, appending them to
+ * *list for the caller to fail (KP_ERR_DELIVERY_TIMEOUT). Returns how
+ * many. Thread: sender thread. */
 size_t kp__acc_expire(kp__acc *a, int64_t now, int64_t timeout_ms,
 		      kp__batch **list);
 
 /* Remove every queued batch (for close after its timeout, or a fatal
- * error), pushing them on *list. Returns how many. Thread: sender
- * thread. */
+ * error), appending them to *list, partition by partition, oldest
+ * first. Returns how many. Thread: sender thread. */
 size_t kp__acc_abort(kp__acc *a, kp__batch **list);
 
 /* Return a batch whose records were all reported: give its memory back

@@ -38,6 +38,11 @@ typedef struct kp__batch {
 	kc_batch_builder b;
 	kp__rec_meta *recs;
 	size_t nrecs, recs_cap;
+	int magic;               /* the builder's record format, -1 before
+	                            its first use */
+	int frozen;              /* takes no more appends (split products) */
+	uint64_t drain_seq;      /* order of its last drain among all drains
+	                            (kp__acc_reenqueue keeps retries in it) */
 	int64_t created_ms;      /* monotonic ms of the first append */
 	int64_t drained_ms;      /* monotonic ms of the last drain, 0 never */
 	int64_t retry_at_ms;     /* not drained before this (backoff) */
@@ -53,6 +58,30 @@ typedef struct kp__batch {
 	size_t wire_len;
 } kp__batch;
 
+/* A new empty batch (builder not set up yet, magic -1), from the codec
+ * allocator. Returns KP_OK, KP_ERR_NOMEM. Thread: any. */
+kp_err kp__batch_new(kp__batch **out);
+
+/* Free b, its builder and record array. NULL is a no-op. Thread: b's
+ * owner. */
+void kp__batch_free(kp__batch *b);
+
+/* Make b (new, or back from the pool) an empty batch built with cfg:
+ * the builder is reset, keeping its memory, when cfg->magic is the magic
+ * it was set up with, else set up again; every other field is cleared
+ * (producer_id, producer_epoch, base_sequence to -1).
+ * Returns KP_OK, KP_ERR_UNSUPPORTED (zstd with magic < 2),
+ * KP_ERR_INVALID_ARG (another bad config). Thread: b's owner. */
+kp_err kp__batch_open(kp__batch *b, const kc_batch_config *cfg);
+
+/* Encode one record into unsealed b and keep its metadata m (copied).
+ * On error b is as it was. Returns KP_OK, KP_ERR_NOMEM, KP_ERR_ENCODE
+ * (the codec refused the record: over 2 GiB, bad lengths, headers with
+ * magic < 2). Thread: b's owner (the partition lock's holder). */
+kp_err kp__batch_append(kp__batch *b, const kp__rec_meta *m,
+			int64_t timestamp, kc_bytes key, kc_bytes value,
+			const kc_rec_header *headers, size_t nheaders);
+
 /* Seal b (compression at the builder's codec, CRC) if not sealed yet and
  * set b->wire / b->wire_len. Sealing is idempotent.
  * Returns KP_OK, KP_ERR_ENCODE (codec failure), KP_ERR_NOMEM.
@@ -61,8 +90,9 @@ kp_err kp__batch_seal(kp__batch *b);
 
 /* Stamp the producer id, epoch and base sequence into a sealed magic-2
  * batch (header fields producerId, producerEpoch, baseSequence, then the
- * CRC recomputed), so a batch can be re-sent after an epoch bump or a
- * sequence reset without re-encoding. Records b's new state.
+ * CRC recomputed, by kc_batch_restamp()), so a batch can be re-sent after
+ * an epoch bump or a sequence reset without re-encoding. Records b's new
+ * state; b->wire is unchanged (rewritten in place).
  * Preconditions: b sealed with magic 2.
  * Returns KP_OK or KP_ERR_INVALID_ARG (not sealed, magic < 2).
  * Thread: the sender. */

@@ -324,6 +324,67 @@ START_TEST(empty_batch)
 }
 END_TEST
 
+/* Restamping a sealed batch (every codec) rewrites producerId,
+ * producerEpoch and baseSequence, and nothing else but the CRC, which the
+ * iterator then verifies; unsealed and legacy builders are refused. */
+START_TEST(restamp)
+{
+	kc_batch_config c;
+	kc_batch_config_default(&c);
+	c.codec = _i;
+	kc_batch_builder b;
+	const uint8_t *out;
+	size_t n;
+	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(kc_batch_append(&b, 5000 + i, th_bstr("k"),
+						 th_bstr("restamped value"),
+						 NULL, 0),
+				 KC_OK);
+	ck_assert_int_eq(kc_batch_restamp(&b, 1, 2, 3), KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
+	uint8_t *before = malloc(n);
+	memcpy(before, out, n);
+	ck_assert_int_eq(kc_batch_restamp(&b, 0x123456789aLL, 7, 40), KC_OK);
+	const uint8_t *out2;
+	size_t n2;
+	ck_assert_int_eq(kc_batch_seal(&b, &out2, &n2), KC_OK);
+	ck_assert_ptr_eq(out2, out);
+	ck_assert_uint_eq(n2, n);
+	for (size_t i = 0; i < n; i++)
+		if (i < 17 || (i >= 21 && i < 43) || i >= 57)
+			ck_assert_uint_eq(out[i], before[i]);
+	kc_records_iter it;
+	kc_decode_error err;
+	kc_batch_info info;
+	kc_record_view v;
+	kc_records_iter_init(&it, out, n, KC_ITER_STRICT_END, &err);
+	ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
+	ck_assert(info.crc_ok);
+	ck_assert_int_eq(info.producer_id, 0x123456789aLL);
+	ck_assert_int_eq(info.producer_epoch, 7);
+	ck_assert_int_eq(info.base_sequence, 40);
+	for (int i = 0; i < 20; i++) {
+		ck_assert_int_eq(kc_records_next(&it, &v), 1);
+		ck_assert_int_eq(v.timestamp, 5000 + i);
+	}
+	ck_assert_int_eq(kc_records_next(&it, &v), 0);
+	kc_records_iter_free(&it);
+	free(before);
+	kc_batch_builder_free(&b);
+
+	c.codec = _i == KC_CODEC_ZSTD ? KC_CODEC_NONE : _i;
+	c.magic = 1;
+	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
+	ck_assert_int_eq(kc_batch_append(&b, 1, th_bstr("k"), th_bstr("v"),
+					 NULL, 0),
+			 KC_OK);
+	ck_assert_int_eq(kc_batch_seal(&b, &out, &n), KC_OK);
+	ck_assert_int_eq(kc_batch_restamp(&b, 1, 2, 3), KC_ERR_INVALID_ARG);
+	kc_batch_builder_free(&b);
+}
+END_TEST
+
 /* A seal that fails for memory leaves the batch intact: retried, it gives
  * the bytes an undisturbed builder gives. */
 START_TEST(seal_retry_after_failure)
@@ -685,6 +746,7 @@ static Suite *suite(void)
 	tcase_add_test(t, exact_r3_fields);
 	tcase_add_test(t, header_fields);
 	tcase_add_test(t, empty_batch);
+	tcase_add_loop_test(t, restamp, 0, KC_CODEC_ZSTD + 1);
 	tcase_add_loop_test(t, seal_retry_after_failure, 0, 10);
 	tcase_add_test(t, size_accounting);
 	tcase_add_loop_test(t, round_trip_every_codec, 0, KC_CODEC_ZSTD + 1);

@@ -119,6 +119,16 @@ size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
  * KC_ERR_TOO_LARGE. */
 kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len);
 
+/* Rewrite producerId, producerEpoch and baseSequence of a sealed magic-2
+ * batch in place (the bytes kc_batch_seal() returned) and recompute its
+ * CRC, so an idempotent producer can re-send a batch after an epoch bump
+ * or a sequence reset without encoding it again. The builder's config
+ * is unchanged, so a batch built after kc_batch_builder_reset() carries
+ * the configured values again. Errors: KC_ERR_INVALID_ARG (not sealed,
+ * or magic < 2). */
+kc_err kc_batch_restamp(kc_batch_builder *b, int64_t producer_id,
+			int16_t producer_epoch, int32_t base_sequence);
+
 /* Start over with the same config, keeping memory for reuse: a batch no
  * larger than an earlier one then allocates nothing itself (the gzip, lz4
  * and zstd libraries still set up their own state per seal). */

@@ -1,0 +1,1042 @@
+/* The record accumulator: linger and batch.size readiness, drain, the
+ * size limits, blocking on buffer.memory, close, partitioning through it,
+ * re-enqueue order, split, expire, abort, allocation behaviour, and many
+ * appending threads against one drainer. */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "accumulator.h"
+#include "helpers.h"
+#include "loop.h"
+
+static kp__acc_conf conf_default(void)
+{
+	return (kp__acc_conf){
+		.batch_size = 16384,
+		.buffer_memory = 32 << 20,
+		.linger_ms = 5,
+		.max_request_size = 1 << 20,
+		.codec = KC_CODEC_NONE,
+		.level = KC_LEVEL_DEFAULT,
+		.partitioner = {.kind = KP__PART_MURMUR2},
+		.seed = 42,
+	};
+}
+
+static kp__append rec(const char *topic, int32_t partition, const char *key,
+		      const char *value)
+{
+	return (kp__append){
+		.topic = topic,
+		.partition = partition,
+		.partition_count = 4,
+		.magic = 2,
+		.timestamp = 1700000000000,
+		.key = key ? th_bstr(key) : KC_BYTES_NULL,
+		.value = value ? th_bstr(value) : KC_BYTES_NULL,
+	};
+}
+
+static kp__acc *acc_new(const kp__acc_conf *c)
+{
+	kp__acc *a = NULL;
+	ck_assert_int_eq(kp__acc_new(&a, c), KP_OK);
+	return a;
+}
+
+static size_t list_len(const kp__batch *b)
+{
+	size_t n = 0;
+	for (; b; b = b->next)
+		n++;
+	return n;
+}
+
+static void release_all(kp__acc *a, kp__batch *b)
+{
+	while (b) {
+		kp__batch *next = b->next;
+		kp__acc_release(a, b);
+		b = next;
+	}
+}
+
+static void set_leader(kp__tp *tp, void *arg)
+{
+	tp->leader = *(int32_t *)arg;
+}
+
+/* Abort what is queued, release it and free the accumulator. */
+static void acc_done(kp__acc *a)
+{
+	kp__batch *list = NULL;
+	kp__acc_abort(a, &list);
+	release_all(a, list);
+	ck_assert_uint_eq(kp__acc_memory_used(a), 0);
+	kp__acc_destroy(a);
+}
+
+static char value_buf[4096];
+
+/* A value of n bytes ('v' repeated). */
+static const char *value_of(size_t n)
+{
+	ck_assert_uint_lt(n, sizeof value_buf);
+	memset(value_buf, 'v', n);
+	value_buf[n] = 0;
+	return value_buf;
+}
+
+START_TEST(linger_ready_drain)
+{
+	kp__acc_conf c = conf_default();
+	c.linger_ms = 50;
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	for (int i = 0; i < 3; i++) {
+		kp__append r = rec("t", 1, "k", "value");
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+		ck_assert_int_eq(res.new_batch, i == 0);
+		ck_assert_int_eq(res.batch_full, 0);
+	}
+	kp__tp *tp = res.tp;
+	ck_assert_str_eq(tp->topic, "t");
+	ck_assert_int_eq(tp->partition, 1);
+	ck_assert_uint_eq(tp->queued_batches, 1);
+	ck_assert_uint_eq(tp->queued_records, 3);
+	ck_assert_uint_eq(tp->queued_bytes, kc_batch_bytes(&tp->head->b));
+	ck_assert_uint_eq(kp__acc_memory_used(a), tp->queued_bytes);
+	int64_t t0 = tp->head->created_ms;
+	kp__batch *list = NULL;
+
+	/* No leader yet: never ready. */
+	ck_assert_int_eq(kp__acc_next_ready(a, t0), INT64_MAX);
+	tp->leader = 7;
+	ck_assert_int_eq(kp__acc_next_ready(a, t0), t0 + 50);
+	ck_assert_int_eq(kp__acc_next_ready(a, t0 + 60), t0 + 60);
+	ck_assert_uint_eq(kp__acc_drain(a, 7, t0 + 49, 1 << 20, &list), 0);
+	ck_assert_uint_eq(kp__acc_drain(a, 8, t0 + 50, 1 << 20, &list), 0);
+	tp->muted = 1;
+	ck_assert_int_eq(kp__acc_next_ready(a, t0 + 60), INT64_MAX);
+	ck_assert_uint_eq(kp__acc_drain(a, 7, t0 + 50, 1 << 20, &list), 0);
+	tp->muted = 0;
+
+	/* A flush makes it ready at once, and only while it lasts. */
+	kp__acc_flush_begin(a);
+	kp__acc_flush_begin(a);
+	kp__acc_flush_end(a);
+	ck_assert_int_eq(kp__acc_next_ready(a, t0), t0);
+	kp__acc_flush_end(a);
+	ck_assert_int_eq(kp__acc_next_ready(a, t0), t0 + 50);
+
+	ck_assert_uint_eq(kp__acc_drain(a, 7, t0 + 50, 1 << 20, &list), 1);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_ptr_null(list->next);
+	ck_assert_ptr_eq(list->tp, tp);
+	ck_assert_int_eq(list->sealed, 1);
+	ck_assert_ptr_nonnull(list->wire);
+	ck_assert_uint_eq(kp__batch_count(list), 3);
+	ck_assert_int_eq(list->drained_ms, t0 + 50);
+	ck_assert_uint_eq(list->attempts, 1);
+	ck_assert_ptr_null(tp->head);
+	ck_assert_uint_eq(tp->queued_batches, 0);
+	ck_assert_uint_eq(tp->queued_records, 0);
+	ck_assert_uint_eq(tp->queued_bytes, 0);
+	ck_assert_int_eq(kp__acc_next_ready(a, t0 + 100), INT64_MAX);
+	ck_assert_uint_gt(kp__acc_memory_used(a), 0);
+	release_all(a, list);
+	ck_assert_uint_eq(kp__acc_memory_used(a), 0);
+
+	/* After close, queued batches are ready at once; appends fail. */
+	kp__append r = rec("t", 1, NULL, "v");
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	int64_t t1 = tp->head->created_ms;
+	kp__acc_close(a);
+	kp__acc_close(a);
+	ck_assert_int_eq(kp__acc_next_ready(a, t1), t1);
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_CLOSED);
+	acc_done(a);
+}
+END_TEST
+
+START_TEST(batch_size_rollover)
+{
+	kp__acc_conf c = conf_default();
+	c.batch_size = 1024;
+	c.linger_ms = 1000;
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	kp__append r = rec("t", 0, NULL, value_of(100));
+	int n = 0;
+	do {
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+		n++;
+	} while (!res.new_batch || n == 1);
+	kp__tp *tp = res.tp;
+	kp__batch *first = tp->head;
+	/* The record that did not fit opened the second batch, which makes
+	 * the first one full. */
+	ck_assert_int_eq(res.batch_full, 1);
+	ck_assert_uint_eq(kp__batch_count(first), (size_t)n - 1);
+	ck_assert_uint_le(kc_batch_bytes(&first->b), 1024);
+	ck_assert_uint_gt(kc_batch_bytes(&first->b) +
+				  kc_batch_record_size(&first->b, r.timestamp,
+						       r.key, r.value, NULL, 0),
+			  1024);
+	ck_assert_uint_eq(tp->queued_batches, 2);
+	tp->leader = 1;
+	int64_t t0 = first->created_ms;
+	ck_assert_int_eq(kp__acc_next_ready(a, t0), t0);
+	/* One batch per partition per drain, the full one first. */
+	kp__batch *list = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 1, t0, 1 << 20, &list), 1);
+	ck_assert_ptr_eq(list, first);
+	ck_assert_uint_eq(tp->queued_batches, 1);
+	/* The second is not full and lingers. */
+	ck_assert_uint_eq(kp__acc_drain(a, 1, t0, 1 << 20, &list), 0);
+	/* Filling it exactly makes it ready: append until batch_full. */
+	do
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	while (!res.batch_full);
+	ck_assert_uint_eq(kp__acc_drain(a, 1, t0, 1 << 20, &list), 1);
+	ck_assert_uint_eq(list_len(list), 2);
+	release_all(a, list);
+	acc_done(a);
+}
+END_TEST
+
+START_TEST(record_larger_than_batch_size)
+{
+	kp__acc_conf c = conf_default();
+	c.batch_size = 200;
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	kp__append small = rec("t", 0, NULL, "s");
+	kp__append big = rec("t", 0, NULL, value_of(1000));
+	ck_assert_int_eq(kp__acc_append(a, &small, 0, &res), KP_OK);
+	ck_assert_int_eq(kp__acc_append(a, &big, 0, &res), KP_OK);
+	ck_assert_int_eq(res.new_batch, 1);
+	ck_assert_int_eq(res.batch_full, 1);
+	ck_assert_uint_eq(kp__batch_count(res.tp->tail), 1);
+	ck_assert_uint_gt(kc_batch_bytes(&res.tp->tail->b), 1000);
+	ck_assert_int_eq(kp__acc_append(a, &small, 0, &res), KP_OK);
+	ck_assert_int_eq(res.new_batch, 1);
+	ck_assert_uint_eq(res.tp->queued_batches, 3);
+
+	/* batch.size 0: one record per batch. */
+	kp__acc_destroy(a);
+	c.batch_size = 0;
+	a = acc_new(&c);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(kp__acc_append(a, &small, 0, &res), KP_OK);
+		ck_assert_int_eq(res.new_batch, 1);
+		ck_assert_int_eq(res.batch_full, 1);
+	}
+	ck_assert_uint_eq(res.tp->queued_batches, 3);
+	acc_done(a);
+}
+END_TEST
+
+START_TEST(size_limits)
+{
+	kp__acc_conf c = conf_default();
+	c.max_request_size = 1000;
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	/* 61-byte header + record: 900 bytes of value fit, 1000 do not. */
+	kp__append r = rec("t", 0, NULL, value_of(900));
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	r = rec("t", 0, NULL, value_of(1000));
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res),
+			 KP_ERR_RECORD_TOO_LARGE);
+	kp__acc_destroy(a);
+
+	c = conf_default();
+	c.buffer_memory = 1500;
+	a = acc_new(&c);
+	r = rec("t", 0, NULL, value_of(2000));
+	/* Never blocks, even with a deadline. */
+	ck_assert_int_eq(kp__acc_append(a, &r, (int64_t)kn__now_ms() + 10000,
+					&res),
+			 KP_ERR_RECORD_TOO_LARGE);
+	ck_assert_uint_eq(kp__acc_memory_used(a), 0);
+	ck_assert_uint_eq(kp__acc_memory_total(a), 1500);
+
+	/* Argument checks. */
+	r = rec("t", 4, NULL, "v");
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res),
+			 KP_ERR_UNKNOWN_PARTITION);
+	r = rec("", 0, NULL, "v");
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_INVALID_ARG);
+	r = rec("t", -2, NULL, "v");
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_INVALID_ARG);
+	r = rec("t", 0, NULL, "v");
+	r.value = (kc_bytes){NULL, 3};
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_INVALID_ARG);
+	r.value = KC_BYTES_NULL;
+	r.partition_count = 0;
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_INVALID_ARG);
+	kp_header h = {"h", "x", 1};
+	r = rec("t", 0, NULL, "v");
+	r.magic = 1;
+	r.headers = &h;
+	r.nheaders = 1;
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_INVALID_ARG);
+	r.magic = 2;
+	h.key = NULL;
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_INVALID_ARG);
+	ck_assert_uint_eq(kp__acc_memory_used(a), 0);
+	kp__acc_destroy(a);
+
+	c = conf_default();
+	c.codec = KC_CODEC_ZSTD;
+	a = acc_new(&c);
+	r = rec("t", 0, NULL, "v");
+	r.magic = 1;
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_UNSUPPORTED);
+	kp__acc_destroy(a);
+}
+END_TEST
+
+/* Fill a 4 KiB buffer.memory with 200-byte records (no linger limit). */
+static kp__acc *full_acc(void)
+{
+	kp__acc_conf c = conf_default();
+	c.buffer_memory = 4096;
+	c.batch_size = 1024;
+	kp__acc *a = acc_new(&c);
+	kp__append r = rec("t", 0, NULL, value_of(200));
+	kp__append_result res;
+	kp_err e;
+	while ((e = kp__acc_append(a, &r, 0, &res)) == KP_OK)
+		;
+	ck_assert_int_eq(e, KP_ERR_BUFFER_FULL);
+	ck_assert_uint_gt(kp__acc_memory_used(a), 4096 - 300);
+	int32_t leader = 0;
+	kp__acc_foreach_tp(a, set_leader, &leader);
+	return a;
+}
+
+START_TEST(buffer_full_times_out)
+{
+	kp__acc *a = full_acc();
+	kp__append r = rec("t", 0, NULL, value_of(200));
+	kp__append_result res;
+	uint64_t t0 = kn__now_ms();
+	ck_assert_int_eq(kp__acc_append(a, &r, (int64_t)t0 + 60, &res),
+			 KP_ERR_BUFFER_FULL);
+	uint64_t waited = kn__now_ms() - t0;
+	ck_assert_uint_ge(waited, 60);
+	ck_assert_uint_lt(waited, 2000);
+	acc_done(a);
+}
+END_TEST
+
+typedef struct helper_arg {
+	kp__acc *a;
+	int close;
+} helper_arg;
+
+/* After 50 ms: drain and release everything (the sender), or close. */
+static void *helper_thread(void *p)
+{
+	helper_arg *h = p;
+	struct timespec ts = {0, 50 * 1000000L};
+	nanosleep(&ts, NULL);
+	if (h->close) {
+		kp__acc_close(h->a);
+		return NULL;
+	}
+	kp__acc_flush_begin(h->a);
+	kp__batch *list = NULL;
+	while (kp__acc_drain(h->a, 0, (int64_t)kn__now_ms(), 1 << 20, &list))
+		;
+	kp__acc_flush_end(h->a);
+	release_all(h->a, list);
+	return NULL;
+}
+
+START_TEST(blocked_append_released)
+{
+	for (int close = 0; close <= 1; close++) {
+		kp__acc *a = full_acc();
+		helper_arg h = {a, close};
+		pthread_t th;
+		/* Before the helper starts: it acts 50 ms after that. */
+		uint64_t t0 = kn__now_ms();
+		ck_assert_int_eq(pthread_create(&th, NULL, helper_thread, &h),
+				 0);
+		kp__append r = rec("t", 0, NULL, value_of(200));
+		kp__append_result res;
+		kp_err e = kp__acc_append(a, &r, (int64_t)t0 + 10000, &res);
+		uint64_t waited = kn__now_ms() - t0;
+		ck_assert_int_eq(e, close ? KP_ERR_CLOSED : KP_OK);
+		ck_assert_uint_ge(waited, 45);
+		ck_assert_uint_lt(waited, 5000);
+		pthread_join(th, NULL);
+		acc_done(a);
+	}
+}
+END_TEST
+
+typedef struct big_arg {
+	kp__acc *a;
+	atomic_int started;
+	kp_err result;
+} big_arg;
+
+static void *big_appender(void *p)
+{
+	big_arg *b = p;
+	kp__append r = rec("t", 1, NULL, NULL);
+	static char big[2900];
+	memset(big, 'b', sizeof big);
+	r.value = kc_bytes_of(big, sizeof big);
+	kp__append_result res;
+	atomic_store(&b->started, 1);
+	b->result = kp__acc_append(b->a, &r, (int64_t)kn__now_ms() + 10000,
+				   &res);
+	return NULL;
+}
+
+static size_t drain_release(kp__acc *a, size_t max_batches)
+{
+	size_t n = 0;
+	kp__acc_flush_begin(a);
+	while (n < max_batches) {
+		kp__batch *list = NULL;
+		if (!kp__acc_drain(a, 0, (int64_t)kn__now_ms(), 1, &list))
+			break;
+		release_all(a, list);
+		n++;
+	}
+	kp__acc_flush_end(a);
+	return n;
+}
+
+/* Waiting appends are served in order: a small record does not pass a
+ * large one waiting, even when it would fit. */
+START_TEST(memory_waiters_in_order)
+{
+	kp__acc *a = full_acc();
+	big_arg b = {a, 0, KP_ERR_INVALID_ARG};
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, big_appender, &b), 0);
+	/* Let it start and get in line. */
+	struct timespec ts = {0, 1000000L};
+	while (!atomic_load(&b.started))
+		nanosleep(&ts, NULL);
+	ts.tv_nsec = 100 * 1000000L;
+	nanosleep(&ts, NULL);
+	/* Free one batch: room for a small record, not for the big one. */
+	ck_assert_uint_eq(drain_release(a, 1), 1);
+	size_t used = kp__acc_memory_used(a);
+	ck_assert_uint_lt(used, 4096 - 300);
+	ck_assert_uint_gt(used + 2900, 4096);
+	kp__append r = rec("t", 0, NULL, value_of(200));
+	kp__append_result res;
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_BUFFER_FULL);
+	ck_assert_int_eq(kp__acc_append(a, &r, (int64_t)kn__now_ms() + 30,
+					&res),
+			 KP_ERR_BUFFER_FULL);
+	ck_assert_uint_eq(kp__acc_memory_used(a), used);
+	/* Free the rest: the big one goes first, then the small one fits. */
+	drain_release(a, 100);
+	pthread_join(th, NULL);
+	ck_assert_int_eq(b.result, KP_OK);
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	acc_done(a);
+}
+END_TEST
+
+START_TEST(sticky_through_accumulator)
+{
+	kp__acc_conf c = conf_default();
+	c.batch_size = 1000;
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	int32_t prev = -1;
+	size_t run_bytes = 0, runs = 0;
+	int used[4] = {0};
+	for (int i = 0; i < 400; i++) {
+		kp__append r = rec("sticky", KP_PARTITION_ANY, NULL,
+				   value_of(90));
+		size_t before = kp__acc_memory_used(a);
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+		size_t added = kp__acc_memory_used(a) - before;
+		int32_t p = res.tp->partition;
+		used[p] = 1;
+		if (p != prev && prev >= 0) {
+			/* A move only after batch.size went to the partition:
+			 * a run fills its batch. */
+			ck_assert_uint_ge(run_bytes, 1000);
+			run_bytes = 0;
+			runs++;
+		}
+		run_bytes += added;
+		prev = p;
+	}
+	ck_assert_uint_gt(runs, 3);
+	ck_assert_int_ge(used[0] + used[1] + used[2] + used[3], 3);
+	acc_done(a);
+}
+END_TEST
+
+static int32_t custom_cb(const char *topic, const void *key, size_t key_len,
+			 int32_t count, void *opaque)
+{
+	(void)topic;
+	(void)count;
+	*(int *)opaque += 1;
+	/* "any": the default choice; "bad": out of range; else 3. */
+	if (key_len == 3 && memcmp(key, "any", 3) == 0)
+		return KP_PARTITION_ANY;
+	if (key_len == 3 && memcmp(key, "bad", 3) == 0)
+		return 4;
+	return 3;
+}
+
+START_TEST(custom_partitioner)
+{
+	int calls = 0;
+	kp__acc_conf c = conf_default();
+	c.partitioner = (kp__partitioner){.kind = KP__PART_CUSTOM,
+					  .cb = custom_cb,
+					  .cb_opaque = &calls};
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	kp__append r = rec("t", KP_PARTITION_ANY, "key", "v");
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	ck_assert_int_eq(res.tp->partition, 3);
+	r = rec("t", KP_PARTITION_ANY, NULL, "v");
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	ck_assert_int_eq(res.tp->partition, 3);
+	r = rec("t", KP_PARTITION_ANY, "any", "v");
+	r.partition_count = 100;
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	ck_assert_int_eq(res.tp->partition,
+			 kp__partition_murmur2("any", 3, 100));
+	size_t used = kp__acc_memory_used(a);
+	r = rec("t", KP_PARTITION_ANY, "bad", "v");
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res),
+			 KP_ERR_UNKNOWN_PARTITION);
+	ck_assert_uint_eq(kp__acc_memory_used(a), used);
+	/* An explicit partition skips it. */
+	r = rec("t", 1, "bad", "v");
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	ck_assert_int_eq(res.tp->partition, 1);
+	ck_assert_int_eq(calls, 4);
+	acc_done(a);
+}
+END_TEST
+
+START_TEST(keyed_records_java_partition)
+{
+	kp__acc_conf c = conf_default();
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	kp__append r = rec("t", KP_PARTITION_ANY, "foobar", "v");
+	r.partition_count = 100;
+	/* Java: toPositive(murmur2("foobar")) % 100 = 1357151166 % 100. */
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	ck_assert_int_eq(res.tp->partition, 66);
+	static const char *keys[] = {"21", "abc", "kafka", "", "key-7"};
+	for (size_t i = 0; i < 5; i++) {
+		r = rec("t", KP_PARTITION_ANY, keys[i], "v");
+		r.partition_count = 10;
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+		ck_assert_int_eq(res.tp->partition,
+				 kp__partition_murmur2(keys[i],
+						       strlen(keys[i]), 10));
+	}
+	acc_done(a);
+}
+END_TEST
+
+static kp__batch *drain_one_now(kp__acc *a, int64_t now)
+{
+	kp__batch *list = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 0, now, 1 << 20, &list), 1);
+	return list;
+}
+
+START_TEST(reenqueue_order)
+{
+	kp__acc_conf c = conf_default();
+	c.batch_size = 0; /* one record per batch */
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	for (int i = 0; i < 4; i++) {
+		kp__append r = rec("t", 0, NULL, "v");
+		r.opaque = (void *)(uintptr_t)(i + 1);
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	}
+	res.tp->leader = 0;
+	int64_t now = (int64_t)kn__now_ms();
+	kp__batch *b1 = drain_one_now(a, now);
+	kp__batch *b2 = drain_one_now(a, now);
+	kp__batch *b3 = drain_one_now(a, now);
+	ck_assert_ptr_eq(b1->recs[0].opaque, (void *)1);
+	ck_assert_ptr_eq(b3->recs[0].opaque, (void *)3);
+	/* Back in any order, they go out in drain order, before record 4. */
+	kp__acc_reenqueue(a, b2);
+	kp__acc_reenqueue(a, b3);
+	kp__acc_reenqueue(a, b1);
+	ck_assert_uint_eq(res.tp->queued_batches, 4);
+	kp__batch *x[4];
+	for (int i = 0; i < 4; i++) {
+		x[i] = drain_one_now(a, now);
+		ck_assert_ptr_eq(x[i]->recs[0].opaque,
+				 (void *)(uintptr_t)(i + 1));
+	}
+	ck_assert_uint_eq(x[0]->attempts, 2);
+	ck_assert_uint_eq(x[3]->attempts, 1);
+	/* With sequences, the sequence decides (not the drain order). */
+	ck_assert_int_eq(kp__batch_stamp(x[0], 9, 0, 30), KP_OK);
+	ck_assert_int_eq(kp__batch_stamp(x[1], 9, 0, 10), KP_OK);
+	ck_assert_int_eq(kp__batch_stamp(x[2], 9, 0, 20), KP_OK);
+	kp__acc_reenqueue(a, x[0]);
+	kp__acc_reenqueue(a, x[1]);
+	kp__acc_reenqueue(a, x[2]);
+	/* A retry waiting for its backoff holds back the queue. */
+	x[1]->retry_at_ms = now + 100;
+	ck_assert_int_eq(kp__acc_next_ready(a, now), now + 100);
+	kp__batch *none = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 0, now, 1 << 20, &none), 0);
+	ck_assert_ptr_eq(drain_one_now(a, now + 100), x[1]);
+	ck_assert_ptr_eq(drain_one_now(a, now + 100), x[2]);
+	ck_assert_ptr_eq(drain_one_now(a, now + 100), x[0]);
+	release_all(a, x[0]);
+	release_all(a, x[1]);
+	release_all(a, x[2]);
+	release_all(a, x[3]);
+	acc_done(a);
+}
+END_TEST
+
+START_TEST(drain_round_robin_and_max_bytes)
+{
+	kp__acc_conf c = conf_default();
+	c.batch_size = 300;
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	/* Two full batches in each of 4 partitions. */
+	for (int p = 0; p < 4; p++)
+		for (int i = 0; i < 2; i++) {
+			kp__append r = rec("t", p, NULL, value_of(250));
+			ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+		}
+	int32_t leader = 3;
+	kp__acc_foreach_tp(a, set_leader, &leader);
+	int64_t now = (int64_t)kn__now_ms();
+	size_t one = kc_batch_bytes(&res.tp->head->b);
+	/* Room for two: the next call starts where this one stopped. */
+	kp__batch *list = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 3, now, 2 * one + 1, &list), 2);
+	ck_assert_int_eq(list->tp->partition, 0);
+	ck_assert_int_eq(list->next->tp->partition, 1);
+	kp__batch *l2 = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 3, now, 2 * one + 1, &l2), 2);
+	ck_assert_int_eq(l2->tp->partition, 2);
+	ck_assert_int_eq(l2->next->tp->partition, 3);
+	/* The first batch is always taken, whatever max_bytes. */
+	kp__batch *l3 = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 3, now, 1, &l3), 1);
+	/* At most one per partition per call. */
+	kp__batch *l4 = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 3, now, 1 << 20, &l4), 3);
+	release_all(a, list);
+	release_all(a, l2);
+	release_all(a, l3);
+	release_all(a, l4);
+	acc_done(a);
+}
+END_TEST
+
+START_TEST(split_refused_batch)
+{
+	kp__acc_conf c = conf_default();
+	c.batch_size = 4096;
+	c.codec = _i;
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	char v[32];
+	for (int i = 0; i < 30; i++) {
+		snprintf(v, sizeof v, "value %d %s", i, i % 2 ? "odd" : "");
+		kp__append r = rec("t", 2, "key", v);
+		r.opaque = (void *)(uintptr_t)(i + 1);
+		r.timestamp += i;
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	}
+	kp__tp *tp = res.tp;
+	tp->leader = 0;
+	kp__acc_flush_begin(a);
+	kp__batch *b = drain_one_now(a, (int64_t)kn__now_ms());
+	ck_assert_uint_eq(kp__batch_count(b), 30);
+	ck_assert_int_eq(kp__acc_split(a, b), KP_OK);
+	/* Halves at least (the broker's limit may be below batch.size). */
+	ck_assert_uint_ge(tp->queued_batches, 2);
+	ck_assert_uint_eq(tp->queued_records, 30);
+	ck_assert_uint_eq(kp__acc_memory_used(a), tp->queued_bytes);
+	int n = 0;
+	kp__batch *list = NULL;
+	while (kp__acc_drain(a, 0, (int64_t)kn__now_ms(), 1 << 20, &list))
+		;
+	for (kp__batch *x = list; x; x = x->next) {
+		kc_records_iter it;
+		kc_decode_error err;
+		kc_batch_info info;
+		kc_record_view rv;
+		kc_records_iter_init(&it, x->wire, x->wire_len,
+				     KC_ITER_STRICT_END, &err);
+		ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
+		ck_assert(info.crc_ok);
+		ck_assert_int_eq(info.codec, _i);
+		for (size_t k = 0; k < x->nrecs; k++, n++) {
+			ck_assert_int_eq(kc_records_next(&it, &rv), 1);
+			snprintf(v, sizeof v, "value %d %s", n,
+				 n % 2 ? "odd" : "");
+			ck_assert(kc_bytes_eq(rv.value, th_bstr(v)));
+			ck_assert_int_eq(rv.timestamp, 1700000000000 + n);
+			ck_assert_ptr_eq(x->recs[k].opaque,
+					 (void *)(uintptr_t)(n + 1));
+		}
+		ck_assert_int_eq(kc_records_next(&it, &rv), 0);
+		kc_records_iter_free(&it);
+	}
+	ck_assert_int_eq(n, 30);
+	/* One record cannot be split. */
+	kp__batch *single = list;
+	while (single && single->nrecs != 1)
+		single = single->next;
+	if (!single) {
+		kp__append r = rec("t", 3, NULL, "v");
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+		res.tp->leader = 0;
+		ck_assert_uint_eq(kp__acc_drain(a, 0, (int64_t)kn__now_ms(),
+						1 << 20, &list),
+				  1);
+		single = list;
+		while (single->next)
+			single = single->next;
+	}
+	ck_assert_int_eq(kp__acc_split(a, single), KP_ERR_INVALID_ARG);
+	kp__acc_flush_end(a);
+	release_all(a, list);
+	acc_done(a);
+}
+END_TEST
+
+START_TEST(expire_and_abort)
+{
+	kp__acc_conf c = conf_default();
+	c.linger_ms = 100000;
+	c.batch_size = 1000;
+	kp__acc *a = acc_new(&c);
+	kp__append_result res;
+	int64_t t0 = 0;
+	for (int p = 0; p < 3; p++) {
+		kp__append r = rec("t", p, NULL, "v");
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+		if (p == 0)
+			t0 = res.tp->head->created_ms; /* the oldest */
+	}
+	kp__batch *list = NULL;
+	ck_assert_uint_eq(kp__acc_expire(a, t0 + 999, 1000, &list), 0);
+	struct timespec ts = {0, 20 * 1000000L};
+	nanosleep(&ts, NULL);
+	/* A second, later batch on partition 2 (the record alone passes
+	 * batch.size). */
+	kp__append r = rec("t", 2, NULL, value_of(2000));
+	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	ck_assert_int_eq(res.new_batch, 1);
+	ck_assert_uint_eq(res.tp->queued_batches, 2);
+	int64_t t1 = res.tp->tail->created_ms;
+	ck_assert_int_gt(t1, t0);
+	/* At t1 + 999 every batch but the new one is 1000 ms old. */
+	ck_assert_uint_eq(kp__acc_expire(a, t1 + 999, 1000, &list), 3);
+	ck_assert_uint_eq(list_len(list), 3);
+	ck_assert_uint_eq(res.tp->queued_batches, 1);
+	ck_assert_ptr_eq(res.tp->head, res.tp->tail);
+	ck_assert_int_eq(res.tp->head->created_ms, t1);
+	/* The tail was kept right: a record lands behind it. */
+	kp__append s = rec("t", 2, NULL, "v");
+	ck_assert_int_eq(kp__acc_append(a, &s, 0, &res), KP_OK);
+	ck_assert_int_eq(res.new_batch, 1);
+	ck_assert_uint_eq(res.tp->queued_batches, 2);
+	kp__batch *rest = NULL;
+	ck_assert_uint_eq(kp__acc_abort(a, &rest), 2);
+	ck_assert_int_eq(rest->created_ms, t1);
+	ck_assert_ptr_null(res.tp->head);
+	ck_assert_ptr_null(res.tp->tail);
+	ck_assert_uint_eq(res.tp->queued_bytes, 0);
+	ck_assert_uint_eq(res.tp->queued_records, 0);
+	release_all(a, list);
+	release_all(a, rest);
+	acc_done(a);
+}
+END_TEST
+
+/* One round: 600 records with headers over 3 partitions, drained and
+ * released. */
+static void warm_round(kp__acc *a)
+{
+	kp_header h[3] = {{"a", "1", 1}, {"b", NULL, 0}, {"c", "33", 2}};
+	kp__append_result res;
+	for (int i = 0; i < 600; i++) {
+		kp__append r = rec("warm", i % 3, "key", value_of(50));
+		r.headers = h;
+		r.nheaders = 3;
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	}
+	int32_t leader = 0;
+	kp__acc_foreach_tp(a, set_leader, &leader);
+	kp__batch *list = NULL;
+	kp__acc_flush_begin(a);
+	while (kp__acc_drain(a, 0, (int64_t)kn__now_ms(), 1 << 20, &list))
+		;
+	kp__acc_flush_end(a);
+	release_all(a, list);
+}
+
+START_TEST(no_allocation_once_warm)
+{
+	th_alloc_fail_at(0);
+	kp__acc_conf c = conf_default();
+	c.batch_size = 2048;
+	kp__acc *a = acc_new(&c);
+	warm_round(a);
+	warm_round(a);
+	unsigned long before = th_alloc_count();
+	warm_round(a);
+	warm_round(a);
+	ck_assert_uint_eq(th_alloc_count(), before);
+	kp__acc_destroy(a);
+	ck_assert_int_eq(th_alloc_live(), 0);
+	th_alloc_reset();
+}
+END_TEST
+
+/* Every allocation failure point: an error, no leak. */
+START_TEST(malloc_failure_run)
+{
+	kp_header h[20];
+	for (int i = 0; i < 20; i++)
+		h[i] = (kp_header){"hdr", "x", 1};
+	int completed = 0;
+	for (unsigned long k = 1; !completed && k < 500; k++) {
+		th_alloc_fail_at(k);
+		kp__acc *a = NULL;
+		kp__acc_conf c = conf_default();
+		c.batch_size = 600;
+		kp_err e = kp__acc_new(&a, &c);
+		if (e != KP_OK) {
+			ck_assert_int_eq(e, KP_ERR_NOMEM);
+			ck_assert_int_eq(th_alloc_live(), 0);
+			continue;
+		}
+		int failures = 0;
+		kp__append_result res;
+		for (int i = 0; i < 12; i++) {
+			kp__append r = rec(i % 2 ? "a" : "b", i % 3, NULL,
+					   value_of(40));
+			if (i == 5) {
+				r.headers = h;
+				r.nheaders = 20;
+			}
+			e = kp__acc_append(a, &r, 0, &res);
+			if (e != KP_OK) {
+				ck_assert_int_eq(e, KP_ERR_NOMEM);
+				failures++;
+			}
+		}
+		int32_t leader = 0;
+		kp__acc_foreach_tp(a, set_leader, &leader);
+		kp__acc_flush_begin(a);
+		kp__batch *list = NULL;
+		while (kp__acc_drain(a, 0, (int64_t)kn__now_ms(), 1 << 20,
+				     &list))
+			;
+		for (kp__batch *b = list; b; b = b->next) {
+			if (b->nrecs < 2)
+				continue;
+			kp__batch *next = b->next;
+			e = kp__acc_split(a, b);
+			if (e != KP_OK) {
+				ck_assert_int_eq(e, KP_ERR_NOMEM);
+				failures++;
+				continue;
+			}
+			/* Released by the split: unlink it. */
+			kp__batch **pp = &list;
+			while (*pp != b)
+				pp = &(*pp)->next;
+			*pp = next;
+			break;
+		}
+		release_all(a, list);
+		acc_done(a);
+		ck_assert_int_eq(th_alloc_live(), 0);
+		completed = failures == 0;
+	}
+	th_alloc_reset();
+	ck_assert(completed);
+}
+END_TEST
+
+/* ---- concurrency -------------------------------------------------------- */
+
+#define CT_THREADS 4
+#define CT_RECORDS 20000
+#define CT_PARTS 8
+
+typedef struct ct_state {
+	kp__acc *a;
+	atomic_int appenders_done;
+	uint8_t seen[CT_THREADS][CT_RECORDS];
+	int32_t last[CT_THREADS][CT_PARTS]; /* drainer: order per partition */
+	size_t drained;
+} ct_state;
+
+typedef struct ct_arg {
+	ct_state *st;
+	int id;
+} ct_arg;
+
+static void *ct_appender(void *p)
+{
+	ct_arg *arg = p;
+	char key[16];
+	for (int i = 0; i < CT_RECORDS; i++) {
+		snprintf(key, sizeof key, "k%d", i % 50);
+		kp__append r = rec("ct", KP_PARTITION_ANY,
+				   i % 3 ? key : NULL, "concurrent value");
+		r.partition_count = CT_PARTS;
+		r.opaque = (void *)(uintptr_t)(arg->id * CT_RECORDS + i);
+		kp__append_result res;
+		kp_err e = kp__acc_append(arg->st->a, &r,
+					  (int64_t)kn__now_ms() + 30000, &res);
+		ck_assert_int_eq(e, KP_OK);
+	}
+	atomic_fetch_add(&arg->st->appenders_done, 1);
+	return NULL;
+}
+
+static void ct_leader(kp__tp *tp, void *arg)
+{
+	(void)arg;
+	tp->leader = tp->partition % 3;
+}
+
+static void *ct_drainer(void *p)
+{
+	ct_state *st = p;
+	size_t want = (size_t)CT_THREADS * CT_RECORDS;
+	int flushing = 0;
+	while (st->drained < want) {
+		if (!flushing && atomic_load(&st->appenders_done) == CT_THREADS) {
+			kp__acc_flush_begin(st->a);
+			flushing = 1;
+		}
+		kp__acc_foreach_tp(st->a, ct_leader, NULL);
+		int64_t now = (int64_t)kn__now_ms();
+		kp__batch *list = NULL;
+		for (int32_t node = 0; node < 3; node++)
+			kp__acc_drain(st->a, node, now, 64 * 1024, &list);
+		for (kp__batch *b = list; b; b = b->next) {
+			ck_assert_ptr_nonnull(b->wire);
+			int32_t part = b->tp->partition;
+			for (size_t i = 0; i < b->nrecs; i++) {
+				uintptr_t id = (uintptr_t)b->recs[i].opaque;
+				int th = (int)(id / CT_RECORDS);
+				int32_t n = (int32_t)(id % CT_RECORDS);
+				ck_assert_int_eq(st->seen[th][n], 0);
+				st->seen[th][n] = 1;
+				/* One thread's records to one partition stay
+				 * in order. */
+				ck_assert_int_gt(n, st->last[th][part]);
+				st->last[th][part] = n;
+				st->drained++;
+			}
+		}
+		release_all(st->a, list);
+		if (!list) {
+			struct timespec ts = {0, 200000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	kp__acc_flush_end(st->a);
+	return NULL;
+}
+
+START_TEST(concurrent_appenders_one_drainer)
+{
+	static ct_state st;
+	memset(&st, 0, sizeof st);
+	for (int t = 0; t < CT_THREADS; t++)
+		for (int p = 0; p < CT_PARTS; p++)
+			st.last[t][p] = -1;
+	kp__acc_conf c = conf_default();
+	c.batch_size = 2048;
+	c.buffer_memory = 64 * 1024; /* appenders block on it */
+	c.linger_ms = 1;
+	st.a = acc_new(&c);
+	pthread_t app[CT_THREADS], dr;
+	ct_arg args[CT_THREADS];
+	ck_assert_int_eq(pthread_create(&dr, NULL, ct_drainer, &st), 0);
+	for (int t = 0; t < CT_THREADS; t++) {
+		args[t] = (ct_arg){&st, t};
+		ck_assert_int_eq(
+			pthread_create(&app[t], NULL, ct_appender, &args[t]),
+			0);
+	}
+	for (int t = 0; t < CT_THREADS; t++)
+		pthread_join(app[t], NULL);
+	pthread_join(dr, NULL);
+	ck_assert_uint_eq(st.drained, (size_t)CT_THREADS * CT_RECORDS);
+	for (int t = 0; t < CT_THREADS; t++)
+		for (int i = 0; i < CT_RECORDS; i++)
+			ck_assert_int_eq(st.seen[t][i], 1);
+	acc_done(st.a);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("producer_accumulator");
+	TCase *t = tcase_create("accumulator");
+	tcase_set_timeout(t, 60);
+	tcase_add_test(t, linger_ready_drain);
+	tcase_add_test(t, batch_size_rollover);
+	tcase_add_test(t, record_larger_than_batch_size);
+	tcase_add_test(t, size_limits);
+	tcase_add_test(t, buffer_full_times_out);
+	tcase_add_test(t, blocked_append_released);
+	tcase_add_test(t, memory_waiters_in_order);
+	tcase_add_test(t, sticky_through_accumulator);
+	tcase_add_test(t, keyed_records_java_partition);
+	tcase_add_test(t, custom_partitioner);
+	tcase_add_test(t, reenqueue_order);
+	tcase_add_test(t, drain_round_robin_and_max_bytes);
+	tcase_add_loop_test(t, split_refused_batch, 0, KC_CODEC_ZSTD + 1);
+	tcase_add_test(t, expire_and_abort);
+	tcase_add_test(t, no_allocation_once_warm);
+	tcase_add_test(t, malloc_failure_run);
+	tcase_add_test(t, concurrent_appenders_one_drainer);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *r = srunner_create(suite());
+	srunner_run_all(r, CK_NORMAL);
+	int failed = srunner_ntests_failed(r);
+	srunner_free(r);
+	return failed ? 1 : 0;
+}
