@@ -1,6 +1,6 @@
 /*
  * kafkit-gen: C emitter driver. Orders the structs, decides which need an
- * isdef_T() helper, and writes the four generated files.
+ * isdef_T() helper, and writes the six generated files.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,14 +101,18 @@ int kg_emit(const kg_schema *s, const char *dir, char *const *files, size_t nfil
 {
 	kg__slist order = struct_order(s);
 	mark_isdefs(&order);
-	kg__buf h = {0}, c = {0}, th = {0}, tc = {0};
+	kg__buf h = {0}, c = {0}, th = {0}, tc = {0}, jh = {0}, jc = {0};
 	kg__emit_header(&h, &order, files, nfiles);
 	kg__emit_source(&c, s, &order);
 	kg__emit_test_header(&th);
 	kg__emit_test_source(&tc, s, &order);
+	kg__emit_json_header(&jh, &order);
+	kg__emit_json_source(&jc, s, &order);
 	if (write_file(dir, "messages.h", &h) || write_file(dir, "messages.c", &c) ||
 	    write_file(dir, "messages_test.h", &th) ||
-	    write_file(dir, "messages_test.c", &tc))
+	    write_file(dir, "messages_test.c", &tc) ||
+	    write_file(dir, "messages_json.h", &jh) ||
+	    write_file(dir, "messages_json.c", &jc))
 		return -1;
 	return 0;
 }

@@ -180,5 +180,9 @@ void kg__emit_tables(kg__buf *b, const kg_schema *sc);
 /* messages_test.h and messages_test.c (emit_test.c). */
 void kg__emit_test_header(kg__buf *b);
 void kg__emit_test_source(kg__buf *b, const kg_schema *sc, const kg__slist *order);
+/* messages_json.h and messages_json.c: a JSON writer per struct and the
+ * dispatch by type and api key (emit_json.c). */
+void kg__emit_json_header(kg__buf *b, const kg__slist *order);
+void kg__emit_json_source(kg__buf *b, const kg_schema *sc, const kg__slist *order);
 
 #endif

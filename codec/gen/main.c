@@ -3,8 +3,8 @@
  *
  *   kafkit-gen --out-dir DIR file.kdef...
  *
- * writes messages.h, messages.c, messages_test.h and messages_test.c into
- * DIR. A bad schema prints "file:line:col: message" and exits with 1.
+ * writes messages.h, messages.c, messages_test.h, messages_test.c,
+ * messages_json.h and messages_json.c into DIR. A bad schema prints "file:line:col: message" and exits with 1.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -99,6 +99,7 @@ struct km_cluster {
 	/* Fetch requests waiting for data (server.c) */
 	km__parked *parked;
 	kn__defer recheck;
+	kn__timer idle_timer; /* idle.c */
 
 	km__pre_fn pre_fn;
 	void *pre_opaque;

@@ -4,6 +4,11 @@
  * cluster and the request allow it; like Kafka, the response that creates
  * a topic answers it LEADER_NOT_AVAILABLE without partitions, and the next
  * Metadata request sees it.
+ *
+ * Brokers taken down by a fault are left out, as Kafka lists live brokers
+ * only; a partition whose leader is down answers LEADER_NOT_AVAILABLE with
+ * leader -1, its down replicas leave the ISR and are listed in
+ * offline_replicas (v5+), as Kafka's metadata cache does.
  */
 #include <errno.h>
 
@@ -19,6 +24,45 @@ typedef kc_metadata_response_metadata_response_topic topic_resp;
 #define TOPIC_OPS 0x0df8
 #define CLUSTER_OPS 0x1fa0
 
+static bool is_down(const km_cluster *c, int32_t id)
+{
+	return id >= 1 && id <= c->nbrokers && c->brokers[id - 1].down;
+}
+
+/* Some broker is down: the partition's leader may be gone, and its down
+ * replicas leave the ISR for offline_replicas. */
+static int down_replicas(km__req *rq, const km__partition *p,
+			 kc_metadata_response_metadata_response_partition *pr)
+{
+	km_cluster *c = rq->cluster;
+	int32_t nup = 0;
+	for (int32_t r = 0; r < p->nreplicas; r++)
+		nup += !is_down(c, p->replicas[r]);
+	if (is_down(c, p->leader)) {
+		pr->error_code = KM__E_LEADER_NOT_AVAILABLE;
+		pr->leader_id = -1;
+		km__req_error(rq, pr->error_code);
+	}
+	if (nup == p->nreplicas)
+		return 0;
+	int32_t *isr = km__req_array(rq, (size_t)p->nreplicas, sizeof *isr);
+	int32_t *off = km__req_array(rq, (size_t)p->nreplicas, sizeof *off);
+	if (!isr || !off)
+		return -ENOMEM;
+	int32_t ni = 0, no = 0;
+	for (int32_t r = 0; r < p->nreplicas; r++) {
+		if (is_down(c, p->replicas[r]))
+			off[no++] = p->replicas[r];
+		else
+			isr[ni++] = p->replicas[r];
+	}
+	pr->isr_nodes = isr;
+	pr->isr_nodes_count = ni;
+	pr->offline_replicas = off;
+	pr->offline_replicas_count = no;
+	return 0;
+}
+
 static int describe(km__req *rq, const kc_metadata_request *req,
 		    const km__topic *t, topic_resp *tr)
 {
@@ -31,6 +75,9 @@ static int describe(km__req *rq, const kc_metadata_request *req,
 	if (!tr->partitions)
 		return -ENOMEM;
 	tr->partitions_count = t->npartitions;
+	bool some_down = false;
+	for (int32_t b = 0; b < rq->cluster->nbrokers; b++)
+		some_down |= rq->cluster->brokers[b].down;
 	for (int32_t i = 0; i < t->npartitions; i++) {
 		const km__partition *p = &t->partitions[i];
 		kc_metadata_response_metadata_response_partition *pr =
@@ -40,9 +87,11 @@ static int describe(km__req *rq, const kc_metadata_request *req,
 		pr->leader_epoch = p->leader_epoch;
 		pr->replica_nodes = p->replicas;
 		pr->replica_nodes_count = p->nreplicas;
-		/* every replica is in sync */
+		/* every replica that is up is in sync */
 		pr->isr_nodes = p->replicas;
 		pr->isr_nodes_count = p->nreplicas;
+		if (some_down && down_replicas(rq, p, pr))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -95,6 +144,8 @@ static int answer_topic(km__req *rq, const kc_metadata_request *req,
 	return 0;
 }
 
+/* The brokers that are up; the controller is the first of them (-1 when
+ * every broker is down, which no client can see anyway). */
 static int fill_brokers(km__req *rq, kc_metadata_response *resp)
 {
 	km_cluster *c = rq->cluster;
@@ -102,15 +153,21 @@ static int fill_brokers(km__req *rq, kc_metadata_response *resp)
 				      sizeof *resp->brokers);
 	if (!resp->brokers)
 		return -ENOMEM;
-	resp->brokers_count = c->nbrokers;
+	int32_t n = 0;
+	resp->controller_id = -1;
 	for (int32_t i = 0; i < c->nbrokers; i++) {
-		resp->brokers[i].node_id = c->brokers[i].id;
-		resp->brokers[i].host = KC_STR_LIT("127.0.0.1");
-		resp->brokers[i].port = c->brokers[i].port;
-		resp->brokers[i].rack = KC_STR_NULL;
+		if (c->brokers[i].down)
+			continue;
+		if (resp->controller_id < 0)
+			resp->controller_id = c->brokers[i].id;
+		resp->brokers[n].node_id = c->brokers[i].id;
+		resp->brokers[n].host = KC_STR_LIT("127.0.0.1");
+		resp->brokers[n].port = c->brokers[i].port;
+		resp->brokers[n].rack = KC_STR_NULL;
+		n++;
 	}
+	resp->brokers_count = n;
 	resp->cluster_id = kc_str_c(c->cluster_id);
-	resp->controller_id = c->brokers[0].id;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "faults.h"
+#include "idle.h"
 #include "kafkit/mock.h"
 #include "server.h"
 
@@ -43,6 +44,7 @@ void km_options_init(km_options *o)
 		.auto_create_topics = true,
 		.default_partitions = 1,
 		.max_message_bytes = DEFAULT_MAX_MESSAGE,
+		.idle_timeout_ms = 600000,
 	};
 }
 
@@ -111,6 +113,7 @@ static void cluster_free(km_cluster *c)
 	}
 	if (c->loop)
 		kn__defer_cancel(c->loop, &c->recheck);
+	km__idle_stop(c);
 	km__faults_free(c);
 	km__cluster_free_state(c);
 	kc_arena_free(&c->arena);
@@ -184,6 +187,7 @@ km_err km_cluster_new(km_cluster **out, int n_brokers, const km_options *opts)
 	if (!c)
 		return KM_ERR_NOMEM;
 	*c = (km_cluster){.opts = *opts, .nbrokers = n_brokers, .next_pid = 1};
+	km__idle_init(c);
 	kc_arena_init(&c->arena);
 	kc_writer_init(&c->out);
 	if (!c->opts.default_partitions)
@@ -221,6 +225,8 @@ km_err km_cluster_new(km_cluster **out, int n_brokers, const km_options *opts)
 		km__server_init(c);
 		e = open_brokers(c);
 	}
+	if (e == KM_OK && km__idle_start(c))
+		e = KM_ERR_NOMEM;
 	if (e != KM_OK) {
 		cluster_free(c);
 		return e;
@@ -391,6 +397,30 @@ km_err km_cluster_partition_log(km_cluster *c, const char *topic,
 	part_args a = {.topic = topic, .partition = partition, .fn = fn,
 		       .opaque = opaque};
 	return km__cluster_call(c, do_partition_log, &a);
+}
+
+typedef struct topics_args {
+	km_topic_fn fn;
+	void *opaque;
+} topics_args;
+
+static km_err do_topics(km_cluster *c, void *arg)
+{
+	topics_args *a = arg;
+	/* by index: fn may create topics, which grows c->topics */
+	for (size_t i = 0; i < c->ntopics; i++)
+		if (a->fn(a->opaque, c->topics[i]->name,
+			  c->topics[i]->npartitions))
+			break;
+	return KM_OK;
+}
+
+km_err km_cluster_topics(km_cluster *c, km_topic_fn fn, void *opaque)
+{
+	if (!c || !fn)
+		return KM_ERR_INVALID_ARG;
+	topics_args a = {fn, opaque};
+	return km__cluster_call(c, do_topics, &a);
 }
 
 typedef struct counter_args {

@@ -223,11 +223,29 @@ enum {
 	OPT_TO = 32,
 	OPT_JITTER = 64,
 	OPT_AFTER = 128,
+	OPT_ID = 256,
 };
 
 static const char *const opt_names[] = {"api",  "broker", "partition",
 					"p",    "next",   "to",
-					"jitter", "after"};
+					"jitter", "after", "id"};
+
+/* A rule name: 1..63 of [A-Za-z0-9._-], copied into c->name. */
+static bool rule_name(line_ctx *x, const char *p, size_t n, int col,
+		      km__cmd *c)
+{
+	bool ok = n >= 1 && n < KM__SC_NAME_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isalnum((unsigned char)p[i]) || p[i] == '.' ||
+		     p[i] == '_' || p[i] == '-';
+	if (!ok)
+		return fail(x, col, "bad rule name '%.*s' (want 1..%d of "
+			    "A-Z a-z 0-9 . _ -)", (int)n, p,
+			    KM__SC_NAME_MAX - 1);
+	memcpy(c->name, p, n);
+	c->name[n] = '\0';
+	return true;
+}
 
 static bool option(line_ctx *x, const word *w, unsigned allowed,
 		   unsigned *seen, km__cmd *c)
@@ -262,6 +280,8 @@ static bool option(line_ctx *x, const word *w, unsigned allowed,
 				  &c->partition);
 	case OPT_JITTER:
 		return duration(x, v, vn, vcol, &c->jitter_ms);
+	case OPT_ID:
+		return rule_name(x, v, vn, vcol, c);
 	case OPT_AFTER:
 		if (!int_in(v, vn, 0, INT64_MAX / 10, &n))
 			return fail(x, vcol, "bad byte count '%.*s'", (int)vn,
@@ -308,15 +328,17 @@ static bool parse_line(line_ctx *x, km__cmd *c)
 		int min_pos, max_pos;
 	} cmds[] = {
 		{"topic", KM__CMD_TOPIC, 0, 1, 1},
-		{"leader-change", KM__CMD_LEADER_CHANGE, OPT_TO, 2, 4},
-		{"delay", KM__CMD_DELAY, OPT_API | OPT_BROKER | OPT_JITTER, 1, 1},
-		{"swallow", KM__CMD_SWALLOW, OPT_API | OPT_BROKER | OPT_P | OPT_NEXT,
-		 0, 0},
-		{"close", KM__CMD_CLOSE, OPT_API | OPT_BROKER | OPT_P | OPT_NEXT, 0,
-		 0},
-		{"errors", KM__CMD_ERRORS, OPT_API | OPT_BROKER | OPT_PARTITION, 1,
-		 2},
-		{"throttle", KM__CMD_THROTTLE, OPT_API | OPT_BROKER, 1, 1},
+		{"leader-change", KM__CMD_LEADER_CHANGE, OPT_TO | OPT_ID, 2, 4},
+		{"delay", KM__CMD_DELAY,
+		 OPT_API | OPT_BROKER | OPT_JITTER | OPT_ID, 1, 1},
+		{"swallow", KM__CMD_SWALLOW,
+		 OPT_API | OPT_BROKER | OPT_P | OPT_NEXT | OPT_ID, 0, 0},
+		{"close", KM__CMD_CLOSE,
+		 OPT_API | OPT_BROKER | OPT_P | OPT_NEXT | OPT_ID, 0, 0},
+		{"errors", KM__CMD_ERRORS,
+		 OPT_API | OPT_BROKER | OPT_PARTITION | OPT_ID, 1, 2},
+		{"throttle", KM__CMD_THROTTLE, OPT_API | OPT_BROKER | OPT_ID, 1,
+		 1},
 		{"stall", KM__CMD_STALL, OPT_BROKER, 0, 0},
 		{"unstall", KM__CMD_UNSTALL, OPT_BROKER, 0, 0},
 		{"broker-down", KM__CMD_BROKER_DOWN, 0, 1, 2},
@@ -325,6 +347,7 @@ static bool parse_line(line_ctx *x, km__cmd *c)
 		 OPT_BROKER | OPT_AFTER, 0, 0},
 		{"seed", KM__CMD_SEED, 0, 1, 1},
 		{"clear", KM__CMD_CLEAR, 0, 0, 0},
+		{"cancel", KM__CMD_CANCEL, 0, 1, 1},
 	};
 	const word *w0 = &x->w[0];
 	size_t k = 0;
@@ -359,6 +382,8 @@ static bool parse_line(line_ctx *x, km__cmd *c)
 	if ((c->kind == KM__CMD_SWALLOW || c->kind == KM__CMD_CLOSE) &&
 	    !(seen & (OPT_P | OPT_NEXT)))
 		return fail(x, x->end_col, "missing p=F or next=N");
+	if (c->kind == KM__CMD_LEADER_CHANGE && (seen & OPT_ID) && !c->every)
+		return fail(x, x->end_col, "id=NAME needs 'every DURATION'");
 	if (c->kind == KM__CMD_LEADER_CHANGE && (seen & OPT_TO) &&
 	    (c->every || c->random || !c->topic[0]))
 		return fail(x, x->end_col,
@@ -383,6 +408,7 @@ static bool positional(line_ctx *x, km__cmd *c, const word *w, int idx)
 			[KM__CMD_BROKER_UP] = "a broker id",
 			[KM__CMD_THROTTLE] = "DURATION",
 			[KM__CMD_SEED] = "a seed",
+			[KM__CMD_CANCEL] = "a rule name",
 		};
 		const char *m = idx == 0 && c->kind == KM__CMD_LEADER_CHANGE
 					? "TOPIC:PARTITION or TOPIC:*"
@@ -444,6 +470,8 @@ static bool positional(line_ctx *x, km__cmd *c, const word *w, int idx)
 			return true;
 		}
 		return broker_id(x, w->p, w->n, w->col, &c->broker);
+	case KM__CMD_CANCEL:
+		return rule_name(x, w->p, w->n, w->col, c);
 	case KM__CMD_SEED:
 		if (!int_in(w->p, w->n, 0, INT64_MAX / 10, &v))
 			return fail(x, w->col, "bad seed '%.*s'", (int)w->n,
@@ -531,114 +559,5 @@ km_err km__scenario_parse(km__scenario *s, const char *text, size_t len,
 	}
 	if (e != KM_OK)
 		s->n = start_n;
-	return e;
-}
-
-/* ---- applying ------------------------------------------------------------ */
-
-static km_fault_match match_of(const km__cmd *c)
-{
-	km_fault_match m;
-	km_fault_match_init(&m);
-	m.broker_id = c->broker;
-	m.api_key = c->api_key;
-	m.probability = c->probability;
-	m.count = (uint32_t)c->count;
-	return m;
-}
-
-/* leader-change T:P|T:* now to=B: every partition of the topic when *. */
-static km_err set_leaders(km_cluster *cl, const km__cmd *c)
-{
-	if (c->partition >= 0)
-		return km_cluster_set_leader(cl, c->topic, c->partition,
-					     c->to_broker);
-	km_partition_info info;
-	km_err e = km_cluster_partition_info(cl, c->topic, 0, &info);
-	for (int32_t p = 0; e == KM_OK; p++) {
-		e = km_cluster_set_leader(cl, c->topic, p, c->to_broker);
-		if (e == KM_OK &&
-		    km_cluster_partition_info(cl, c->topic, p + 1, &info) !=
-			    KM_OK)
-			break;
-	}
-	return e;
-}
-
-static km_err queue_errors(km_cluster *cl, const km__cmd *c)
-{
-	int16_t *codes = kc__malloc((size_t)c->count * sizeof *codes);
-	if (!codes)
-		return KM_ERR_NOMEM;
-	for (int32_t i = 0; i < c->count; i++)
-		codes[i] = c->error_code;
-	km_fault_match m = match_of(c);
-	m.count = 0;
-	km_err e = km_fault_errors(cl, &m, c->topic[0] ? c->topic : NULL,
-				   c->partition, codes, (size_t)c->count,
-				   NULL);
-	kc__free(codes);
-	return e;
-}
-
-static km_err apply(km_cluster *cl, const km__cmd *c)
-{
-	km_fault_match m = match_of(c);
-	const char *topic = c->topic[0] ? c->topic : NULL;
-	km_leader_pick pick =
-		c->random ? KM_LEADER_RANDOM : KM_LEADER_ROUND_ROBIN;
-	switch (c->kind) {
-	case KM__CMD_TOPIC:
-		return km_cluster_create_topic(cl, c->topic, c->partitions,
-					       NULL);
-	case KM__CMD_LEADER_CHANGE:
-		if (c->every)
-			return km_fault_leader_schedule(cl, topic, c->partition,
-							c->ms, pick, 0, NULL);
-		if (c->to_broker > 0)
-			return set_leaders(cl, c);
-		return km_fault_leader_move(cl, topic, c->partition, pick);
-	case KM__CMD_DELAY:
-		return km_fault_delay(cl, &m, c->ms, c->jitter_ms, NULL);
-	case KM__CMD_SWALLOW:
-		return km_fault_swallow(cl, &m, NULL);
-	case KM__CMD_CLOSE:
-		return km_fault_close(cl, &m, NULL);
-	case KM__CMD_ERRORS:
-		return queue_errors(cl, c);
-	case KM__CMD_THROTTLE:
-		return km_fault_throttle(cl, &m, (int32_t)c->ms, NULL);
-	case KM__CMD_STALL:
-	case KM__CMD_UNSTALL:
-		return km_fault_stall(cl, c->broker,
-				      c->kind == KM__CMD_STALL);
-	case KM__CMD_BROKER_DOWN:
-		return km_fault_broker_down(cl, c->broker, !c->keep_leaders);
-	case KM__CMD_BROKER_UP:
-		return km_fault_broker_up(cl, c->broker);
-	case KM__CMD_DROP_CONNECTIONS:
-		if (c->after)
-			return km_fault_drop_after(cl, c->broker, c->number);
-		return km_fault_drop_connections(cl, c->broker);
-	case KM__CMD_SEED:
-		return km_fault_seed(cl, c->number);
-	default: /* KM__CMD_CLEAR */
-		return km_fault_clear(cl);
-	}
-}
-
-km_err km__scenario_apply(km_cluster *cl, const km__cmd *c, char *err,
-			  size_t errlen)
-{
-	km_err e = apply(cl, c);
-	if (e != KM_OK && errlen) {
-		const char *why = e == KM_ERR_NOT_FOUND
-					  ? "no such topic, partition or broker"
-				  : e == KM_ERR_EXISTS
-					  ? "the topic already exists"
-				  : e == KM_ERR_IO ? "the port is taken"
-						   : km_err_name(e);
-		snprintf(err, errlen, "line %d: %s", c->line, why);
-	}
 	return e;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "kafkit/mock.h"
+#include "scenario_ids.h"
 
 /* Kafka's Topic.MAX_NAME_LENGTH, plus the NUL. */
 #define KM__SC_TOPIC_MAX 250
@@ -22,6 +23,7 @@
 typedef enum km__cmd_kind {
 	KM__CMD_TOPIC,            /* topic NAME:PARTITIONS */
 	KM__CMD_LEADER_CHANGE,    /* leader-change T:P|T:*|*:* now|every D ... */
+	/* the rules below (and leader-change every) also take id=NAME */
 	KM__CMD_DELAY,            /* delay [api=A] [broker=B] [jitter=D] D */
 	KM__CMD_SWALLOW,          /* swallow [api=A] [broker=B] [p=F] [next=N] */
 	KM__CMD_CLOSE,            /* close [api=A] [broker=B] [p=F] [next=N] */
@@ -34,6 +36,7 @@ typedef enum km__cmd_kind {
 	KM__CMD_DROP_CONNECTIONS, /* drop-connections [broker=B] [after=N] */
 	KM__CMD_SEED,             /* seed N */
 	KM__CMD_CLEAR,            /* clear */
+	KM__CMD_CANCEL,           /* cancel NAME */
 } km__cmd_kind;
 
 /* One parsed command. Fields a command does not use keep the values
@@ -57,6 +60,8 @@ typedef struct km__cmd {
 	bool every;         /* LEADER_CHANGE scheduled (else now) */
 	bool random;        /* LEADER_CHANGE random (else round robin) */
 	bool keep_leaders;  /* BROKER_DOWN: leaders stay on the down broker */
+	char name[KM__SC_NAME_MAX]; /* id=NAME of a rule, CANCEL's NAME;
+				     * else "" */
 } km__cmd;
 
 typedef struct km__scenario {
@@ -80,12 +85,17 @@ void km__scenario_free(km__scenario *s);
 km_err km__scenario_parse(km__scenario *s, const char *text, size_t len,
 			  int first_line, char *err, size_t errlen);
 
-/* Carry out one command on cluster c through kafkit/mock.h. On an error,
- * err receives "line N: message" (as km__scenario_parse does).
+/* Carry out one command on cluster c through kafkit/mock.h. A rule with
+ * id=NAME is recorded in ids under NAME; `cancel NAME` removes that rule
+ * (km_fault_cancel) and frees the name; `clear` frees every name. On an
+ * error, err receives "line N: message" (as km__scenario_parse does).
  * Errors: those of the mock.h call it makes (KM_ERR_NOT_FOUND for an
  * unknown topic, partition or broker, KM_ERR_EXISTS, KM_ERR_INVALID_ARG,
- * KM_ERR_NOMEM, KM_ERR_STATE). Any thread but the cluster's I/O thread. */
-km_err km__scenario_apply(km_cluster *c, const km__cmd *cmd, char *err,
-			  size_t errlen);
+ * KM_ERR_NOMEM, KM_ERR_STATE); KM_ERR_EXISTS when NAME is taken (nothing
+ * applied); KM_ERR_NOT_FOUND when `cancel` names no rule, or one that
+ * already removed itself (its name is freed). Any thread but the
+ * cluster's I/O thread. */
+km_err km__scenario_apply(km_cluster *c, km__sc_ids *ids, const km__cmd *cmd,
+			  char *err, size_t errlen);
 
 #endif

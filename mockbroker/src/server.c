@@ -42,15 +42,6 @@ struct km__parked {
 	km__decision d;
 };
 
-struct km__session {
-	km__broker *broker;
-	kn__conn *conn;
-	km__session *prev, *next;
-	outbuf *q_head, *q_tail; /* delayed responses, in request order */
-	kn__timer q_timer;
-	km__parked *parked;
-};
-
 static const struct {
 	int16_t key;
 	km__handler_fn fn;
@@ -534,7 +525,9 @@ static void serve(km__session *s, const uint8_t *frame, size_t len,
 
 static void on_frame(kn__conn *conn, const uint8_t *frame, size_t len)
 {
-	serve(kn__conn_userdata(conn), frame, len, NULL);
+	km__session *s = kn__conn_userdata(conn);
+	s->frames++;
+	serve(s, frame, len, NULL);
 }
 
 static void on_close(kn__conn *conn, int err, const char *reason)
@@ -574,7 +567,7 @@ void km__server_accept(kn__listener *ls, int fd, void *arg)
 	km__session *s = kc__malloc(sizeof *s);
 	int rc = s ? 0 : -ENOMEM;
 	if (s) {
-		*s = (km__session){.broker = b};
+		*s = (km__session){.broker = b, .last_active = kn__now_ms()};
 		kn__timer_init(&s->q_timer, flush_due, s);
 		rc = kn__conn_new(&s->conn, c->loop, fd, &h, &o, s);
 	}

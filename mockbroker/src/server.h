@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "cluster.h"
+#include "conn.h"
 #include "kafkit/buf.h"
 
 /* Handler results besides 0 (answered) and negative errnos (the
@@ -61,6 +62,20 @@ struct km__decision {
 	bool close;          /* close the connection instead of serving */
 	int16_t error_code;  /* answer every element with it, apply nothing */
 	int32_t throttle_ms; /* throttle_time_ms in the response */
+};
+
+/* One client connection of a broker (linked in broker->sessions). */
+struct km__session {
+	km__broker *broker;
+	kn__conn *conn;
+	km__session *prev, *next;
+	struct outbuf *q_head, *q_tail; /* delayed responses, in order */
+	kn__timer q_timer;
+	km__parked *parked;
+	/* idle.c: frames served so far, and what the last sweep saw */
+	uint64_t frames, seen_frames;
+	size_t seen_in, seen_out;
+	uint64_t last_active; /* monotonic ms */
 };
 
 /* Prepare the cluster's server state (before any listener opens). */

@@ -40,8 +40,7 @@ typedef struct peer {
 
 typedef struct tool {
 	km_cluster *c;
-	char **topics; /* created through --topic or `topic`, for the dump */
-	size_t ntopics;
+	km__sc_ids ids; /* rule names, for `cancel` */
 	peer peers[MAX_CLIENTS + 1]; /* [0]: stdin */
 	int ctl_fd;
 	const char *ctl_path;
@@ -58,16 +57,6 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int remember_topic(tool *t, const char *name)
-{
-	char **m = realloc(t->topics, (t->ntopics + 1) * sizeof *m);
-	if (!m)
-		return -1;
-	t->topics = m;
-	t->topics[t->ntopics] = strdup(name);
-	return t->topics[t->ntopics++] ? 0 : -1;
-}
-
 /* Parse and apply `len` bytes of commands; err gets the first failure. */
 static km_err run_text(tool *t, const char *text, size_t len, char *err,
 		       size_t errlen)
@@ -75,14 +64,8 @@ static km_err run_text(tool *t, const char *text, size_t len, char *err,
 	km__scenario s;
 	km__scenario_init(&s);
 	km_err e = km__scenario_parse(&s, text, len, 1, err, errlen);
-	for (size_t i = 0; e == KM_OK && i < s.n; i++) {
-		e = km__scenario_apply(t->c, &s.cmds[i], err, errlen);
-		if (e == KM_OK && s.cmds[i].kind == KM__CMD_TOPIC &&
-		    remember_topic(t, s.cmds[i].topic)) {
-			snprintf(err, errlen, "out of memory");
-			e = KM_ERR_NOMEM;
-		}
-	}
+	for (size_t i = 0; e == KM_OK && i < s.n; i++)
+		e = km__scenario_apply(t->c, &t->ids, &s.cmds[i], err, errlen);
 	km__scenario_free(&s);
 	return e;
 }
@@ -178,8 +161,10 @@ static void json_string(FILE *f, const char *p, int32_t n)
 
 typedef struct dump_ctx {
 	FILE *f;
+	km_cluster *c;
 	const char *topic;
 	int32_t partition;
+	bool failed;
 } dump_ctx;
 
 static int dump_record(void *opaque, const km_record *r)
@@ -210,6 +195,21 @@ static int dump_record(void *opaque, const km_record *r)
 	return 0;
 }
 
+/* Every partition of one topic (a km_topic_fn). */
+static int dump_topic(void *opaque, const char *name, int32_t partitions)
+{
+	dump_ctx *base = opaque;
+	dump_ctx d = *base;
+	d.topic = name;
+	for (d.partition = 0; d.partition < partitions; d.partition++)
+		if (km_cluster_partition_log(d.c, name, d.partition,
+					     dump_record, &d) != KM_OK) {
+			base->failed = true;
+			return -1;
+		}
+	return 0;
+}
+
 static int dump(tool *t, const char *path)
 {
 	FILE *f = fopen(path, "w");
@@ -217,17 +217,10 @@ static int dump(tool *t, const char *path)
 		fprintf(stderr, "kafkit-mock: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	int rc = 0;
-	for (size_t i = 0; i < t->ntopics && !rc; i++) {
-		dump_ctx d = {f, t->topics[i], 0};
-		km_partition_info info;
-		for (; km_cluster_partition_info(t->c, d.topic, d.partition,
-						 &info) == KM_OK;
-		     d.partition++)
-			if (km_cluster_partition_log(t->c, d.topic, d.partition,
-						     dump_record, &d) != KM_OK)
-				rc = -1;
-	}
+	dump_ctx d = {.f = f, .c = t->c};
+	int rc = km_cluster_topics(t->c, dump_topic, &d) == KM_OK && !d.failed
+			 ? 0
+			 : -1;
 	if (fclose(f) || rc) {
 		fprintf(stderr, "kafkit-mock: cannot write %s\n", path);
 		return -1;
@@ -533,9 +526,7 @@ int main(int argc, char **argv)
 		unlink(t.ctl_path);
 	}
 	km_cluster_destroy(t.c);
-	for (size_t i = 0; i < t.ntopics; i++)
-		free(t.topics[i]);
-	free(t.topics);
+	km__sc_ids_free(&t.ids);
 	free(a.topics);
 	free(a.faults);
 	if (sig_fd >= 0)

@@ -1,16 +1,29 @@
-/* Mock broker ingest: librdkafka producing 100-byte messages (acks=1,
- * linger.ms=5) to kafkit's in-process mock cluster and to librdkafka's own
- * mock cluster, one after the other in this process, with the same layout
- * (3 brokers, one topic of 4 partitions, replication factor 3). Prints
- * messages/s, payload MB/s, the ratio, the process's peak RSS during each
- * run, the CPU time of the broker thread and of the client threads, and the
- * bytes each kafkit partition still holds.
+/* Mock broker ingest: kafkit's in-process mock cluster against
+ * librdkafka's own mock cluster, one after the other in this process, with
+ * the same layout (3 brokers, one topic of 4 partitions, replication 3),
+ * under two loads:
  *
- *   bench_mock [-n messages] [-r rounds] [-b brokers] [-p partitions]
+ *   producer  one librdkafka producer in this process, 100-byte values,
+ *             acks=1, linger.ms=5 (the issue's setup); the client costs
+ *             ~20x the broker per message, so this measures the client
+ *   replay    a load generator that saturates the broker: -C connections
+ *             (threads "loadgen"), each replaying one pre-encoded
+ *             ProduceRequest v7 (acks=1, one uncompressed batch of -B
+ *             100-byte records for one partition, sent to its leader) with
+ *             -W requests in flight, checking every response
+ *
+ * For each it prints messages/s, MB/s, the CPU time of the broker thread
+ * per message, the process's peak RSS during the run, the ratio kafkit /
+ * librdkafka, and the bytes each kafkit partition still holds.
+ *
+ *   bench_mock [-n messages] [-N messages] [-r rounds] [-b brokers] [-p partitions]
  *              [-R retention-bytes] [-s] [-c key=value]...
- *              [-1 kafkit|librdkafka]
+ *              [-1 kafkit|librdkafka] [-m producer|replay|both]
+ *              [-C connections] [-B records-per-batch] [-W in-flight]
  *
- * -n  messages per run (default 1000000)
+ * -n  messages per producer run (default 1000000)
+ * -N  messages per replay run (default 10000000; rounded up to whole
+ *     batches)
  * -r  rounds; each round runs both clusters (default 1, at most 100);
  *     with several, the medians are compared too
  * -R  kafkit's per-partition retention (default 5 MiB: librdkafka's mock
@@ -19,26 +32,38 @@
  * -c  extra producer setting (up to 16), to study what limits the rate;
  *     the figures are then no longer the issue's configuration
  * -1  run only this cluster (for profiling); no ratio
+ * -m  which loads (default both)
+ * -C, -B, -W  replay connections (default 8), records per batch (default
+ *     500), requests in flight per connection (default 5)
  */
 #include <dirent.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "kafkit/codec.h"
 #include "kafkit/mock.h"
+#include "kafkit/protocol.h"
 
-enum { VALUE_LEN = 100, MAX_THREADS = 256, MAX_ROUNDS = 100, MAX_CONF = 16 };
+enum {
+	VALUE_LEN = 100, MAX_THREADS = 256, MAX_ROUNDS = 100, MAX_CONF = 16,
+	MAX_CONNS = 64, PRODUCE_VERSION = 7
+};
 
 #define TOPIC "bench"
 
 typedef struct opts {
-	long n;
+	long n, n_replay;
 	int rounds;
 	int brokers;
 	int partitions;
@@ -47,6 +72,8 @@ typedef struct opts {
 	int n_conf;
 	const char *conf[MAX_CONF]; /* "key=value" */
 	const char *only;           /* NULL: both */
+	bool load_producer, load_replay;
+	int conns, batch_records, window;
 } opts;
 
 /* One broker implementation under test: either cluster is set. */
@@ -69,7 +96,8 @@ typedef struct thread_cpu {
 typedef struct result {
 	double secs;
 	double peak_rss_mb, base_rss_mb;
-	double cpu_broker, cpu_client, cpu_main; /* seconds */
+	double cpu_broker, cpu_client, cpu_main, cpu_load; /* seconds */
+	long n;                 /* messages timed */
 	int64_t stored;         /* sum of high watermarks (messages) */
 	size_t retained_bytes;  /* kafkit only; 0 for librdkafka */
 	size_t retained_batches;
@@ -157,14 +185,15 @@ static void sample_threads(thread_cpu *t)
 }
 
 /* Split the CPU used between two samples: the main thread (producing,
- * delivery reports), the broker (librdkafka's "rdk:mock" thread, or
- * kafkit's I/O thread, which keeps the program's name), and librdkafka's
- * other "rdk:" threads (the client, plus the idle threads of the handle
- * hosting librdkafka's mock). */
+ * delivery reports), the replay load generator ("loadgen" threads), the
+ * broker (librdkafka's "rdk:mock" thread, or kafkit's I/O thread, which
+ * keeps the program's name), and librdkafka's other "rdk:" threads (the
+ * client, plus the idle threads of the handle hosting librdkafka's
+ * mock). */
 static void cpu_split(const thread_cpu *a, const thread_cpu *b, result *r)
 {
 	long pid = (long)getpid();
-	r->cpu_broker = r->cpu_client = r->cpu_main = 0;
+	r->cpu_broker = r->cpu_client = r->cpu_main = r->cpu_load = 0;
 	for (int i = 0; i < b->n; i++) {
 		unsigned long long before = 0;
 		for (int j = 0; j < a->n; j++)
@@ -173,6 +202,8 @@ static void cpu_split(const thread_cpu *a, const thread_cpu *b, result *r)
 		double s = (double)(b->ns[i] - before) / 1e9;
 		if (b->tid[i] == pid)
 			r->cpu_main += s;
+		else if (!strcmp(b->comm[i], "loadgen"))
+			r->cpu_load += s;
 		else if (strncmp(b->comm[i], "rdk:", 4) ||
 			 !strcmp(b->comm[i], "rdk:mock"))
 			r->cpu_broker += s;
@@ -274,20 +305,16 @@ static void stop_target(target *t)
 	}
 }
 
-static void produce(rd_kafka_t *rk, int32_t partition, const void *value)
+static void produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition,
+		    const void *value)
 {
-	for (;;) {
-		/* No copy flag: every message points at the same buffer, so
-		 * the client's own copy does not weigh on the figures. */
-		rd_kafka_resp_err_t e = rd_kafka_producev(
-			rk, RD_KAFKA_V_TOPIC(TOPIC),
-			RD_KAFKA_V_PARTITION(partition),
-			RD_KAFKA_V_VALUE((void *)value, VALUE_LEN),
-			RD_KAFKA_V_END);
-		if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-			return;
+	/* No copy flag: every message points at the same buffer, so the
+	 * client's own copy does not weigh on the figures. */
+	while (rd_kafka_produce(rkt, partition, 0, (void *)value, VALUE_LEN,
+				NULL, 0, NULL) == -1) {
+		rd_kafka_resp_err_t e = rd_kafka_last_error();
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-			die("rd_kafka_producev", rd_kafka_err2str(e));
+			die("rd_kafka_produce", rd_kafka_err2str(e));
 		rd_kafka_poll(rk, 1);
 	}
 }
@@ -314,9 +341,277 @@ static int64_t stored_messages(rd_kafka_t *rk, int partitions)
 	return sum;
 }
 
-static void run(target *t, const opts *o, const uint8_t *value, result *r)
+/* ---- replay load generator -------------------------------------------- */
+
+/* One connection of the load generator, served by one thread. */
+typedef struct lg_conn {
+	pthread_t thread;
+	uint16_t port;           /* the partition leader's */
+	uint8_t *req;            /* the request frame (own copy: the
+				  * correlation id is rewritten per send) */
+	size_t req_len;
+	long requests;
+	int window;
+	pthread_barrier_t *go, *done, *leave;
+	const char *fail;        /* NULL, or why the connection failed */
+} lg_conn;
+
+static int write_full(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t r = recv(fd, p, n, 0);
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int connect_local(uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int one = 1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	/* Nagle would hold each request's tail for the broker's ACK. */
+	if (fd >= 0 && (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof one) ||
+			connect(fd, (struct sockaddr *)&a, sizeof a))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* One response: its correlation id must be `corr` and every partition's
+ * error_code 0. */
+static const char *check_response(const uint8_t *body, size_t len,
+				  int32_t corr, kc_arena *arena)
+{
+	if (len < 4 || (int32_t)ntohl(*(const uint32_t *)(const void *)body) !=
+			       corr)
+		return "response out of order";
+	kc_decode_error de = {0};
+	kc_reader r;
+	kc_produce_response resp;
+	kc_reader_init(&r, body + 4, len - 4, &de);
+	kc_arena_reset(arena);
+	if (kc_produce_response_decode(&r, &resp, PRODUCE_VERSION, arena) !=
+		    KC_OK ||
+	    resp.responses_count != 1 ||
+	    resp.responses[0].partition_responses_count != 1)
+		return "undecodable response";
+	if (resp.responses[0].partition_responses[0].error_code)
+		return "a produce failed";
+	return NULL;
+}
+
+static void *lg_run(void *arg)
+{
+	lg_conn *lc = arg;
+	kc_arena arena;
+	uint8_t *resp = NULL;
+	size_t cap = 0;
+	long sent = 0, got = 0;
+	pthread_setname_np(pthread_self(), "loadgen");
+	kc_arena_init(&arena);
+	int fd = connect_local(lc->port);
+	if (fd < 0)
+		lc->fail = "connect failed";
+	pthread_barrier_wait(lc->go);
+	while (!lc->fail && got < lc->requests) {
+		while (sent < lc->requests && sent - got < lc->window) {
+			uint32_t corr = htonl((uint32_t)sent);
+			memcpy(lc->req + 8, &corr, 4); /* after size, key, version */
+			if (write_full(fd, lc->req, lc->req_len))
+				lc->fail = "send failed";
+			sent++;
+		}
+		uint32_t size;
+		if (lc->fail || read_full(fd, (uint8_t *)&size, 4)) {
+			lc->fail = lc->fail ? lc->fail : "connection closed";
+			break;
+		}
+		size = ntohl(size);
+		if (size > cap) {
+			free(resp);
+			cap = size;
+			resp = malloc(cap);
+			if (!resp)
+				die("loadgen", "out of memory");
+		}
+		if (read_full(fd, resp, size))
+			lc->fail = "connection closed";
+		else
+			lc->fail = check_response(resp, size, (int32_t)got,
+						  &arena);
+		got++;
+	}
+	pthread_barrier_wait(lc->done);
+	pthread_barrier_wait(lc->leave); /* main samples CPU times between */
+	if (fd >= 0)
+		close(fd);
+	free(resp);
+	kc_arena_free(&arena);
+	return NULL;
+}
+
+/* A ProduceRequest frame (v7, acks=1) holding one uncompressed batch of
+ * nrec VALUE_LEN-byte records for `partition`; malloc'd, *len bytes. */
+static uint8_t *replay_request(int32_t partition, int nrec,
+			       const uint8_t *value, size_t *len)
+{
+	kc_batch_config cfg;
+	kc_batch_builder bb;
+	const uint8_t *batch;
+	size_t blen;
+	kc_batch_config_default(&cfg);
+	if (kc_batch_builder_init(&bb, &cfg) != KC_OK)
+		die("replay", "batch builder");
+	int64_t ts = (int64_t)(now() * 1000);
+	for (int i = 0; i < nrec; i++)
+		if (kc_batch_append(&bb, ts, KC_BYTES_NULL,
+				    kc_bytes_of(value, VALUE_LEN), NULL,
+				    0) != KC_OK)
+			die("replay", "batch append");
+	if (kc_batch_seal(&bb, &batch, &blen) != KC_OK)
+		die("replay", "batch seal");
+	kc_produce_request_partition_produce_data pd = {
+		.index = partition, .records = {batch, (int32_t)blen}};
+	kc_produce_request_topic_produce_data td = {
+		.name = KC_STR_LIT(TOPIC),
+		.partition_data = &pd,
+		.partition_data_count = 1};
+	kc_produce_request req;
+	kc_produce_request_init(&req);
+	req.acks = 1;
+	req.timeout_ms = 30000;
+	req.topic_data = &td;
+	req.topic_data_count = 1;
+	kc_writer w;
+	kc_writer_init(&w);
+	if (kc_request_frame_encode(&w, 0, PRODUCE_VERSION, 0,
+				    KC_STR_LIT("bench-replay"), &req) != KC_OK)
+		die("replay", "request encode");
+	uint8_t *out = malloc(w.len);
+	if (!out)
+		die("replay", "out of memory");
+	memcpy(out, kc_writer_data(&w), w.len);
+	*len = w.len;
+	kc_writer_free(&w);
+	kc_batch_builder_free(&bb);
+	return out;
+}
+
+/* Port of the leader of each partition, from a Metadata request. */
+static void leader_ports(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int n,
+			 uint16_t *ports)
+{
+	const struct rd_kafka_metadata *md;
+	rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+	if (e)
+		die("rd_kafka_metadata", rd_kafka_err2str(e));
+	if (md->topic_cnt != 1 || md->topics[0].partition_cnt != n)
+		die("rd_kafka_metadata", "unexpected topic layout");
+	for (int i = 0; i < n; i++) {
+		const rd_kafka_metadata_partition_t *mp =
+			&md->topics[0].partitions[i];
+		ports[mp->id] = 0;
+		for (int b = 0; b < md->broker_cnt; b++)
+			if (md->brokers[b].id == mp->leader)
+				ports[mp->id] = (uint16_t)md->brokers[b].port;
+		if (!ports[mp->id])
+			die("rd_kafka_metadata", "a partition has no leader");
+	}
+	rd_kafka_metadata_destroy(md);
+}
+
+/* The timed replay: returns the messages sent, with r's times filled. */
+static long replay(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const opts *o,
+		   const uint8_t *value, result *r)
+{
+	uint16_t ports[MAX_CONNS];
+	lg_conn lc[MAX_CONNS];
+	pthread_barrier_t go, done, leave;
+	thread_cpu before, after;
+	long batches =
+		(o->n_replay + o->batch_records - 1) / o->batch_records;
+	leader_ports(rk, rkt, o->partitions, ports);
+	pthread_barrier_init(&go, NULL, (unsigned)o->conns + 1);
+	pthread_barrier_init(&done, NULL, (unsigned)o->conns + 1);
+	pthread_barrier_init(&leave, NULL, (unsigned)o->conns + 1);
+	for (int i = 0; i < o->conns; i++) {
+		int32_t part = i % o->partitions;
+		lc[i] = (lg_conn){
+			.port = ports[part],
+			.requests = batches / o->conns +
+				    (i < batches % o->conns),
+			.window = o->window,
+			.go = &go, .done = &done, .leave = &leave};
+		lc[i].req = replay_request(part, o->batch_records, value,
+					   &lc[i].req_len);
+		if (pthread_create(&lc[i].thread, NULL, lg_run, &lc[i]))
+			die("replay", "pthread_create");
+	}
+	pthread_barrier_wait(&go);
+	sample_threads(&before);
+	double t0 = now();
+	pthread_barrier_wait(&done);
+	r->secs = now() - t0;
+	sample_threads(&after);
+	pthread_barrier_wait(&leave);
+	const char *fail = NULL;
+	for (int i = 0; i < o->conns; i++) {
+		pthread_join(lc[i].thread, NULL);
+		fail = fail ? fail : lc[i].fail;
+		free(lc[i].req);
+	}
+	pthread_barrier_destroy(&go);
+	pthread_barrier_destroy(&done);
+	pthread_barrier_destroy(&leave);
+	if (fail)
+		die("replay", fail);
+	cpu_split(&before, &after, r);
+	return batches * o->batch_records;
+}
+
+/* ---- runs --------------------------------------------------------------- */
+
+/* The timed single producer: the setup. */
+static void produce_timed(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
+			  const opts *o, const uint8_t *value, result *r)
 {
 	thread_cpu before, after;
+	atomic_store(&delivered, 0);
+	sample_threads(&before);
+	double t0 = now();
+	for (long i = 0; i < o->n; i++)
+		produce(rk, rkt, (int32_t)(i % o->partitions), value);
+	flush_all(rk);
+	r->secs = now() - t0;
+	sample_threads(&after);
+	cpu_split(&before, &after, r);
+	if (atomic_load(&delivered) != o->n || atomic_load(&failed))
+		die("producer", "not every message was delivered");
+}
+
+static void run(target *t, const opts *o, bool use_replay,
+		const uint8_t *value, result *r)
+{
 	memset(r, 0, sizeof *r);
 	malloc_trim(0);
 	r->base_rss_mb = status_mb("VmRSS");
@@ -324,30 +619,28 @@ static void run(target *t, const opts *o, const uint8_t *value, result *r)
 
 	start_target(t, o);
 	rd_kafka_t *rk = new_producer(t->bootstraps, o);
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, TOPIC, NULL);
+	if (!rkt)
+		die("rd_kafka_topic_new",
+		    rd_kafka_err2str(rd_kafka_last_error()));
 	/* Warm-up, untimed: metadata, connections to every leader. */
 	atomic_store(&delivered, 0);
 	atomic_store(&failed, 0);
 	for (int32_t p = 0; p < o->partitions; p++)
-		produce(rk, p, value);
+		produce(rk, rkt, p, value);
 	flush_all(rk);
 	if (atomic_load(&failed))
 		die(t->name, "warm-up delivery failed");
-	atomic_store(&delivered, 0);
 
-	sample_threads(&before);
-	double t0 = now();
-	for (long i = 0; i < o->n; i++)
-		produce(rk, (int32_t)(i % o->partitions), value);
-	flush_all(rk);
-	r->secs = now() - t0;
-	sample_threads(&after);
-	cpu_split(&before, &after, r);
+	if (use_replay) {
+		r->n = replay(rk, rkt, o, value, r);
+	} else {
+		r->n = o->n;
+		produce_timed(rk, rkt, o, value, r);
+	}
 	r->peak_rss_mb = status_mb("VmHWM");
-
-	if (atomic_load(&delivered) != o->n || atomic_load(&failed))
-		die(t->name, "not every message was delivered");
 	r->stored = stored_messages(rk, o->partitions);
-	if (r->stored != o->n + o->partitions)
+	if (r->stored != r->n + o->partitions)
 		die(t->name, "high watermarks do not add up to the messages");
 	if (t->km)
 		for (int32_t p = 0; p < o->partitions; p++) {
@@ -358,22 +651,24 @@ static void run(target *t, const opts *o, const uint8_t *value, result *r)
 			r->retained_bytes += pi.bytes;
 			r->retained_batches += pi.batches;
 		}
+	rd_kafka_topic_destroy(rkt);
 	rd_kafka_destroy(rk);
 	stop_target(t);
 }
 
 static void print_result(const target *t, const opts *o, const result *r)
 {
-	double mps = (double)o->n / r->secs;
+	double mps = (double)r->n / r->secs;
 	printf("%-10s %7.3f s %9.0f msg/s %6.1f MB/s  peak RSS %5.1f MB "
 	       "(+%4.1f)\n",
 	       t->name, r->secs, mps, mps * VALUE_LEN / 1e6, r->peak_rss_mb,
 	       r->peak_rss_mb - r->base_rss_mb);
 	printf("%-10s CPU: broker %.2f s (%.0f ns/msg), client threads "
-	       "%.2f s, main %.2f s; %.2f cores busy\n",
-	       "", r->cpu_broker, r->cpu_broker * 1e9 / (double)o->n,
-	       r->cpu_client, r->cpu_main,
-	       (r->cpu_broker + r->cpu_client + r->cpu_main) / r->secs);
+	       "%.2f s, main %.2f s, loadgen %.2f s; %.2f cores busy\n",
+	       "", r->cpu_broker, r->cpu_broker * 1e9 / (double)r->n,
+	       r->cpu_client, r->cpu_main, r->cpu_load,
+	       (r->cpu_broker + r->cpu_client + r->cpu_main + r->cpu_load) /
+		       r->secs);
 	if (!strcmp(t->name, "kafkit"))
 		printf("%-10s retained: %.1f MB in %zu batches (%d partitions)\n",
 		       "", (double)r->retained_bytes / 1e6, r->retained_batches,
@@ -393,17 +688,14 @@ static long parse_num(const char *s, const char *flag)
 static void parse_args(int argc, char **argv, opts *o)
 {
 	int ch;
-	o->n = 1000000;
-	o->rounds = 1;
-	o->brokers = 3;
-	o->partitions = 4;
-	o->retention = 5u << 20;
-	o->rdkafka_first = false;
-	o->n_conf = 0;
-	o->only = NULL;
-	while ((ch = getopt(argc, argv, "n:r:b:p:R:sc:1:")) != -1)
+	*o = (opts){.n = 1000000, .n_replay = 10000000, .rounds = 1, .brokers = 3, .partitions = 4,
+		    .retention = 5u << 20, .load_producer = true,
+		    .load_replay = true, .conns = 8, .batch_records = 500,
+		    .window = 5};
+	while ((ch = getopt(argc, argv, "n:N:r:b:p:R:sc:1:m:C:B:W:")) != -1)
 		switch (ch) {
 		case 'n': o->n = parse_num(optarg, "-n"); break;
+		case 'N': o->n_replay = parse_num(optarg, "-N"); break;
 		case 'r': o->rounds = (int)parse_num(optarg, "-r"); break;
 		case 'b': o->brokers = (int)parse_num(optarg, "-b"); break;
 		case 'p': o->partitions = (int)parse_num(optarg, "-p"); break;
@@ -422,16 +714,35 @@ static void parse_args(int argc, char **argv, opts *o)
 				die("-1", "kafkit or librdkafka");
 			o->only = optarg;
 			break;
+		case 'm':
+			o->load_producer = !strcmp(optarg, "producer") ||
+					   !strcmp(optarg, "both");
+			o->load_replay = !strcmp(optarg, "replay") ||
+					 !strcmp(optarg, "both");
+			if (!o->load_producer && !o->load_replay)
+				die("-m", "producer, replay or both");
+			break;
+		case 'C': o->conns = (int)parse_num(optarg, "-C"); break;
+		case 'B': o->batch_records = (int)parse_num(optarg, "-B"); break;
+		case 'W': o->window = (int)parse_num(optarg, "-W"); break;
 		default:
 			fprintf(stderr, "usage: bench_mock [-n messages] "
+					"[-N messages] "
 					"[-r rounds] [-b brokers] "
 					"[-p partitions] [-R retention-bytes] "
 					"[-s] [-c key=value]... "
-					"[-1 kafkit|librdkafka]\n");
+					"[-1 kafkit|librdkafka] "
+					"[-m producer|replay|both] "
+					"[-C connections] [-B records-per-batch] "
+					"[-W in-flight]\n");
 			exit(2);
 		}
 	if (o->rounds > MAX_ROUNDS)
 		die("-r", "at most 100 rounds");
+	if (o->conns > MAX_CONNS)
+		die("-C", "at most 64 connections");
+	if (o->batch_records > 100000)
+		die("-B", "at most 100000 records per batch");
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -446,55 +757,79 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* One round of one load: both clusters (or -1's), in -s order. Stores
+ * the rates in km/rd. */
+static void round_of(const opts *o, bool use_replay, int round,
+		     const uint8_t *value, double *km, double *rd)
+{
+	target tk = {.name = "kafkit"}, tr = {.name = "librdkafka"};
+	target *order[2] = {&tk, &tr};
+	result res_k, res_r, *res[2] = {&res_k, &res_r};
+	const char *load = use_replay ? "replay" : "producer";
+	if (o->rdkafka_first) {
+		order[0] = &tr;
+		order[1] = &tk;
+		res[0] = &res_r;
+		res[1] = &res_k;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (o->only && strcmp(o->only, order[i]->name))
+			continue;
+		run(order[i], o, use_replay, value, res[i]);
+		printf("[%s] ", load);
+		print_result(order[i], o, res[i]);
+	}
+	if (o->only)
+		return;
+	*km = (double)res_k.n / res_k.secs;
+	*rd = (double)res_r.n / res_r.secs;
+	printf("[%s] round %d: kafkit / librdkafka mock = %.2fx (broker CPU "
+	       "per message %.2fx)\n",
+	       load, round + 1, *km / *rd,
+	       (res_k.cpu_broker / (double)res_k.n) /
+		       (res_r.cpu_broker / (double)res_r.n));
+}
+
 int main(int argc, char **argv)
 {
 	opts o;
 	uint8_t value[VALUE_LEN];
-	double rate_km[MAX_ROUNDS], rate_rd[MAX_ROUNDS];
+	double rate_km[2][MAX_ROUNDS], rate_rd[2][MAX_ROUNDS];
 	parse_args(argc, argv, &o);
 	for (int i = 0; i < VALUE_LEN; i++)
 		value[i] = (uint8_t)('a' + i % 26);
 
-	printf("librdkafka %s: %ld messages of %d B, acks=1, linger.ms=5",
-	       rd_kafka_version_str(), o.n, VALUE_LEN);
-	for (int i = 0; i < o.n_conf; i++)
-		printf(", %s", o.conf[i]);
+	printf("librdkafka %s: messages of %d B, acks=1",
+	       rd_kafka_version_str(), VALUE_LEN);
+	if (o.load_producer) {
+		printf("; producer: %ld messages, linger.ms=5", o.n);
+		for (int i = 0; i < o.n_conf; i++)
+			printf(", %s", o.conf[i]);
+	}
+	if (o.load_replay)
+		printf("; replay: %ld messages, %d connections, %d records per "
+		       "batch, %d in flight",
+		       o.n_replay, o.conns, o.batch_records, o.window);
 	printf("; %d brokers, 1 topic of %d partitions, replication %d; "
 	       "kafkit retention %zu B per partition\n",
 	       o.brokers, o.partitions, o.brokers < 3 ? o.brokers : 3,
 	       o.retention);
-	for (int round = 0; round < o.rounds; round++) {
-		target tk = {.name = "kafkit"};
-		target tr = {.name = "librdkafka"};
-		target *order[2] = {&tk, &tr};
-		result rk_res, rr_res;
-		result *res[2] = {&rk_res, &rr_res};
-		if (o.rdkafka_first) {
-			order[0] = &tr;
-			order[1] = &tk;
-			res[0] = &rr_res;
-			res[1] = &rk_res;
-		}
-		for (int i = 0; i < 2; i++) {
-			if (o.only && strcmp(o.only, order[i]->name))
-				continue;
-			run(order[i], &o, value, res[i]);
-			print_result(order[i], &o, res[i]);
-		}
-		if (o.only)
+	for (int round = 0; round < o.rounds; round++)
+		for (int load = 0; load < 2; load++)
+			if (load ? o.load_replay : o.load_producer)
+				round_of(&o, load, round, value,
+					 &rate_km[load][round],
+					 &rate_rd[load][round]);
+	for (int load = 0; load < 2 && o.rounds > 1 && !o.only; load++) {
+		if (!(load ? o.load_replay : o.load_producer))
 			continue;
-		rate_km[round] = (double)o.n / rk_res.secs;
-		rate_rd[round] = (double)o.n / rr_res.secs;
-		printf("round %d: kafkit / librdkafka mock = %.2fx\n", round + 1,
-		       rate_km[round] / rate_rd[round]);
-	}
-	if (o.rounds > 1 && !o.only) {
-		double mk = median(rate_km, o.rounds);
-		double mr = median(rate_rd, o.rounds);
-		printf("medians over %d rounds: kafkit %.0f msg/s (%.1f MB/s), "
-		       "librdkafka %.0f msg/s (%.1f MB/s), ratio %.2fx\n",
-		       o.rounds, mk, mk * VALUE_LEN / 1e6, mr,
-		       mr * VALUE_LEN / 1e6, mk / mr);
+		double mk = median(rate_km[load], o.rounds);
+		double mr = median(rate_rd[load], o.rounds);
+		printf("[%s] medians over %d rounds: kafkit %.0f msg/s "
+		       "(%.1f MB/s), librdkafka %.0f msg/s (%.1f MB/s), "
+		       "ratio %.2fx\n",
+		       load ? "replay" : "producer", o.rounds, mk,
+		       mk * VALUE_LEN / 1e6, mr, mr * VALUE_LEN / 1e6, mk / mr);
 	}
 	return 0;
 }

@@ -2,7 +2,7 @@
 # kafkit-gen against the schema files in DIR:
 #   every bad_*.kdef must exit 1, write nothing, and print exactly the
 #   message on its first line ("# expect: file:line:col: message");
-#   the good_*.kdef files together must generate all four files;
+#   the good_*.kdef files together must generate all six files;
 #   a missing argument must be a usage error.
 # usage: run_schemas.sh KAFKIT_GEN DIR
 gen=$1
@@ -35,7 +35,8 @@ done
 
 if "$gen" --out-dir "$tmp" good_*.kdef; then
 	missing=
-	for o in messages.h messages.c messages_test.h messages_test.c; do
+	for o in messages.h messages.c messages_test.h messages_test.c \
+		messages_json.h messages_json.c; do
 		[ -s "$tmp/$o" ] || missing="$missing $o"
 	done
 	if [ -n "$missing" ]; then bad "good schemas: missing$missing"; else ok; fi

@@ -1,6 +1,8 @@
 #!/bin/sh
-# Install kafkit into a temporary prefix and build a small program against it
-# with nothing but `pkg-config --cflags --libs kafkit-codec`.
+# Install kafkit into a temporary prefix and build small programs against it
+# with nothing but `pkg-config --cflags --libs kafkit-codec` (a codec round
+# trip) and `pkg-config --cflags --libs kafkit-mock` (an in-process mock
+# cluster, answered over a real socket).
 set -eu
 src=$1
 tmp=$(mktemp -d)
@@ -38,3 +40,68 @@ cc -std=c11 -Wall -Werror -o "$tmp/prog" "$tmp/prog.c" \
 "$tmp/prog"
 test -x "$tmp/prefix/bin/kafkit-selfcheck"
 test -f "$tmp/prefix/include/kafkit/messages.h"
+
+# The mock cluster: libkafkit-mock.a (the net library folded in), mock.h and
+# kafkit-mock.pc. The program starts a cluster, creates a topic, and reads
+# an ApiVersions answer from a broker over TCP.
+test -f "$tmp/prefix/include/kafkit/mock.h"
+[ -n "$(find "$tmp/prefix" -name kafkit-mock.pc)" ] || { echo "kafkit-mock.pc not installed"; exit 1; }
+cat >"$tmp/mock.c" <<'PROG'
+#include <arpa/inet.h>
+#include <kafkit/codec.h>
+#include <kafkit/mock.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(void)
+{
+	km_options o;
+	km_options_init(&o);
+	km_cluster *c;
+	if (km_cluster_new(&c, 3, &o) != KM_OK ||
+	    km_cluster_create_topic(c, "installed", 4, NULL) != KM_OK ||
+	    km_cluster_start(c) != KM_OK)
+		return 1;
+	km_partition_info pi;
+	if (km_cluster_partition_info(c, "installed", 3, &pi) != KM_OK ||
+	    pi.high_watermark != 0)
+		return 2;
+	/* ApiVersions v0 by hand: Size, api key 18, version 0, correlation
+	 * id 7, client id "x" */
+	static const unsigned char req[] = {0, 0, 0, 11, 0, 18, 0, 0, 0, 0,
+					    0, 7, 0, 1, 'x'};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(km_cluster_broker_port(c, 2)),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	unsigned char resp[12];
+	size_t got = 0;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) ||
+	    write(fd, req, sizeof req) != (ssize_t)sizeof req)
+		return 3;
+	while (got < sizeof resp) {
+		ssize_t n = read(fd, resp + got, sizeof resp - got);
+		if (n <= 0)
+			return 4;
+		got += (size_t)n;
+	}
+	/* correlation id 7, error_code 0 */
+	if (resp[7] != 7 || resp[8] != 0 || resp[9] != 0)
+		return 5;
+	close(fd);
+	km_counters k;
+	if (km_cluster_counters(c, 2, &k) != KM_OK || k.requests != 1)
+		return 6;
+	printf("installed kafkit-mock works: %s\n", km_cluster_bootstraps(c));
+	km_cluster_destroy(c);
+	return 0;
+}
+PROG
+mpc=$(dirname "$(find "$tmp/prefix" -name kafkit-mock.pc | head -n 1)")
+# shellcheck disable=SC2046
+cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Werror -o "$tmp/mock" "$tmp/mock.c" \
+	$(PKG_CONFIG_PATH="$mpc" pkg-config --cflags --libs kafkit-mock)
+"$tmp/mock"

@@ -10,32 +10,19 @@
  */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mock_client.h"
+#include "rdk_client.h"
 
 #define NMSG 6000
 
-static atomic_int delivered, failed;
-
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
-			void *opaque)
-{
-	(void)rk;
-	(void)opaque;
-	atomic_fetch_add(m->err ? &failed : &delivered, 1);
-}
-
 static rd_kafka_t *producer(km_cluster *c, bool idempotent)
 {
-	char err[256];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	const char *kv[][2] = {
-		{"bootstrap.servers", km_cluster_bootstraps(c)},
+	const char *const kv[][2] = {
 		{"enable.idempotence", idempotent ? "true" : "false"},
 		{"acks", "all"},
 		{"linger.ms", "2"},
@@ -47,44 +34,21 @@ static rd_kafka_t *producer(km_cluster *c, bool idempotent)
 		{"topic.metadata.refresh.interval.ms", "200"},
 		{"log_level", "2"},
 	};
-	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-		ck_assert_msg(rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err,
-						sizeof err) == RD_KAFKA_CONF_OK,
-			      "%s: %s", kv[i][0], err);
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-	ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
-	return rk;
+	return rdk_producer(c, kv, sizeof kv / sizeof kv[0]);
 }
 
 /* NMSG messages "value-<i>", spread over at least 400 ms so that faults
  * meet the producer; all delivered. */
 static void produce_all(km_cluster *c, const char *topic, bool idempotent)
 {
-	atomic_store(&delivered, 0);
-	atomic_store(&failed, 0);
+	rdk_reset();
 	rd_kafka_t *rk = producer(c, idempotent);
-	for (int i = 0; i < NMSG; i++) {
-		if (i % (NMSG / 20) == 0)
-			rd_kafka_poll(rk, 20);
-		char k[16], v[16];
-		int kn = snprintf(k, sizeof k, "k%d", i % 97);
-		int vn = snprintf(v, sizeof v, "value-%06d", i);
-		rd_kafka_resp_err_t e;
-		while ((e = rd_kafka_producev(
-				rk, RD_KAFKA_V_TOPIC(topic),
-				RD_KAFKA_V_KEY(k, (size_t)kn),
-				RD_KAFKA_V_VALUE(v, (size_t)vn),
-				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-			rd_kafka_poll(rk, 10);
-		ck_assert_msg(e == 0, "producev: %s", rd_kafka_err2str(e));
-		rd_kafka_poll(rk, 0);
-	}
-	ck_assert_int_eq(rd_kafka_flush(rk, 60000), 0);
+	rdk_load load = {.topic = topic, .n = NMSG, .key_prefix = "k",
+			 .key_mod = 97, .pace = true};
+	rdk_produce(rk, &load);
 	rd_kafka_destroy(rk);
-	ck_assert_int_eq(atomic_load(&failed), 0);
-	ck_assert_int_eq(atomic_load(&delivered), NMSG);
+	ck_assert_int_eq(rdk_failed(), 0);
+	ck_assert_int_eq(rdk_delivered(), NMSG);
 }
 
 /* What the partition logs hold. */

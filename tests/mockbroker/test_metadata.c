@@ -223,6 +223,117 @@ START_TEST(authorized_operations)
 }
 END_TEST
 
+static bool has_broker(const kc_metadata_response *r, int32_t id)
+{
+	for (int32_t i = 0; i < r->brokers_count; i++)
+		if (r->brokers[i].node_id == id)
+			return true;
+	return false;
+}
+
+static bool in_list(const int32_t *v, int32_t n, int32_t id)
+{
+	for (int32_t i = 0; i < n; i++)
+		if (v[i] == id)
+			return true;
+	return false;
+}
+
+/* Each partition of topic "a" as Metadata v`v` shows it with broker
+ * `down` down: not led by it (error 0, its leader), or
+ * LEADER_NOT_AVAILABLE with leader -1; `down` out of the ISR and (v5+)
+ * in offline_replicas. */
+static void check_partitions(int16_t v, int32_t down)
+{
+	kc_metadata_response r;
+	const char *names[] = {"a"};
+	metadata(v, names, 1, false, &r);
+	const kc_metadata_response_metadata_response_topic *a = find(&r, "a");
+	ck_assert_ptr_nonnull(a);
+	ck_assert_int_eq(a->error_code, 0);
+	ck_assert_int_eq(a->partitions_count, 3);
+	ck_assert(!has_broker(&r, down));
+	ck_assert_int_ne(r.controller_id, down);
+	for (int32_t i = 0; i < 3; i++) {
+		const kc_metadata_response_metadata_response_partition *p =
+			&a->partitions[i];
+		km_partition_info pi;
+		ck_assert_int_eq(km_cluster_partition_info(
+					 C, "a", p->partition_index, &pi),
+				 KM_OK);
+		if (pi.leader == down) {
+			ck_assert_int_eq(p->error_code, 5);
+			ck_assert_int_eq(p->leader_id, -1);
+		} else {
+			ck_assert_int_eq(p->error_code, 0);
+			ck_assert_int_eq(p->leader_id, pi.leader);
+			ck_assert(has_broker(&r, pi.leader));
+		}
+		ck_assert_int_eq(p->replica_nodes_count, 3);
+		ck_assert_int_eq(p->isr_nodes_count, 2);
+		ck_assert(!in_list(p->isr_nodes, p->isr_nodes_count, down));
+		if (v >= 5) {
+			ck_assert_int_eq(p->offline_replicas_count, 1);
+			ck_assert_int_eq(p->offline_replicas[0], down);
+		}
+	}
+}
+
+/* Kafka lists live brokers only: a broker taken down disappears from
+ * Metadata; what it led answers LEADER_NOT_AVAILABLE unless the fault
+ * moved it; back up, everything is listed again. */
+START_TEST(down_brokers_not_listed)
+{
+	ck_assert_int_eq(km_fault_broker_down(C, 3, false), KM_OK);
+	static const int16_t versions[] = {0, 1, 5, 9, 12};
+	for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+		kc_metadata_response r;
+		metadata(versions[i], NULL, -1, false, &r);
+		ck_assert_int_eq(r.brokers_count, 2);
+		ck_assert(has_broker(&r, 1) && has_broker(&r, 2));
+		check_partitions(versions[i], 3);
+	}
+	/* down with its leaderships moved: they went to broker 2, the
+	 * only one up, and answer normally */
+	ck_assert_int_eq(km_fault_broker_down(C, 1, true), KM_OK);
+	kc_metadata_response r;
+	metadata(9, NULL, -1, false, &r);
+	ck_assert_int_eq(r.brokers_count, 1);
+	ck_assert_int_eq(r.brokers[0].node_id, 2);
+	ck_assert_int_eq(r.controller_id, 2);
+	const kc_metadata_response_metadata_response_topic *b = find(&r, "b");
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(b->partitions[0].error_code, 0);
+	ck_assert_int_eq(b->partitions[0].leader_id, 2);
+	const kc_metadata_response_metadata_response_topic *a = find(&r, "a");
+	int unavailable = 0;
+	for (int32_t i = 0; i < 3; i++) {
+		const kc_metadata_response_metadata_response_partition *p =
+			&a->partitions[i];
+		if (p->error_code) {
+			ck_assert_int_eq(p->error_code, 5);
+			unavailable++;
+		} else {
+			ck_assert_int_eq(p->leader_id, 2);
+		}
+		ck_assert_int_eq(p->isr_nodes_count, 1);
+		ck_assert_int_eq(p->offline_replicas_count, 2);
+	}
+	ck_assert_int_eq(unavailable, 1); /* the one broker 3 led */
+	ck_assert_int_eq(km_fault_broker_up(C, 1), KM_OK);
+	ck_assert_int_eq(km_fault_broker_up(C, 3), KM_OK);
+	metadata(9, NULL, -1, false, &r);
+	ck_assert_int_eq(r.brokers_count, 3);
+	ck_assert_int_eq(r.controller_id, 1);
+	a = find(&r, "a");
+	for (int32_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(a->partitions[i].error_code, 0);
+		ck_assert_int_eq(a->partitions[i].isr_nodes_count, 3);
+		ck_assert_int_eq(a->partitions[i].offline_replicas_count, 0);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("mock_metadata");
@@ -233,6 +344,7 @@ static Suite *suite(void)
 	tcase_add_test(t, auto_creation);
 	tcase_add_test(t, auto_creation_disabled);
 	tcase_add_test(t, authorized_operations);
+	tcase_add_test(t, down_brokers_not_listed);
 	suite_add_tcase(s, t);
 	return s;
 }

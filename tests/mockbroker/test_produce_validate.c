@@ -10,6 +10,7 @@
 
 #include "helpers.h"
 #include "kafka_errors.h"
+#include "kafkit/crc.h"
 #include "mock_client.h"
 #include "produce_validate.h"
 
@@ -142,6 +143,161 @@ START_TEST(short_entries_at_the_end)
 }
 END_TEST
 
+/* An uncompressed v2 batch of 5 records, some with a null key or value,
+ * some with headers (malloc'd, *n bytes). */
+static uint8_t *v2_with_headers(size_t *n)
+{
+	kc_batch_config cfg;
+	kc_batch_config_default(&cfg);
+	kc_batch_builder bb;
+	ck_assert_int_eq(kc_batch_builder_init(&bb, &cfg), KC_OK);
+	kc_rec_header h[2] = {
+		{.key = kc_str_c("trace"), .value = kc_bytes_of("abc", 3)},
+		{.key = kc_str_c("none"), .value = KC_BYTES_NULL},
+	};
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(kc_batch_append(&bb, 1000 + i * 300,
+						 i == 1 ? KC_BYTES_NULL
+							: kc_bytes_of("key", 3),
+						 i == 2 ? KC_BYTES_NULL
+							: kc_bytes_of("value", 5),
+						 h, (size_t)(i % 3)),
+				 KC_OK);
+	const uint8_t *out;
+	ck_assert_int_eq(kc_batch_seal(&bb, &out, n), KC_OK);
+	uint8_t *b = malloc(*n);
+	memcpy(b, out, *n);
+	kc_batch_builder_free(&bb);
+	return b;
+}
+
+/* What the full records iterator says about a v2 batch: whether it
+ * decodes with recordsCount = lastOffsetDelta + 1 records at consecutive
+ * offsets and nothing left over (the rules km__produce_validate applies
+ * besides the header checks, which these corruptions keep). */
+static bool iterator_accepts(const uint8_t *b, size_t n)
+{
+	kc_decode_error de = {0};
+	kc_records_iter it;
+	kc_batch_info bi;
+	kc_record_view rec;
+	bool ok = false;
+	kc_records_iter_init(&it, b, n, KC_ITER_STRICT_END, &de);
+	if (kc_records_next_batch(&it, &bi) == 1 &&
+	    bi.records_count == bi.last_offset_delta + 1) {
+		int rc;
+		int64_t want = bi.base_offset;
+		ok = true;
+		while (ok && (rc = kc_records_next(&it, &rec)) == 1)
+			ok = rec.offset == want++;
+		ok = ok && rc == 0 && kc_records_next_batch(&it, &bi) == 0;
+	}
+	kc_records_iter_free(&it);
+	return ok;
+}
+
+/* Uncompressed v2 batches take the length-prefix walk: corrupt every bit
+ * of the records region and fix the CRC, so that only the walk's checks
+ * stand between the bytes and the log. It must accept exactly what the
+ * full decoder accepts, and refuse with the full path's error. */
+START_TEST(uncompressed_walk_matches_decoder)
+{
+	size_t n;
+	uint8_t *b = v2_with_headers(&n);
+	km__produce_info info;
+	ck_assert_int_eq(check(b, n, 9, &info), 0);
+	ck_assert_int_eq(info.nrecords, 5);
+	ck_assert_int_eq(info.last_offset_delta, 4);
+	int accepted = 0, refused = 0;
+	for (size_t i = 61; i < n; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			b[i] ^= (uint8_t)(1 << bit);
+			uint32_t crc = kc_crc32c(0, b + 21, n - 21);
+			uint8_t keep[4];
+			memcpy(keep, b + 17, 4);
+			b[17] = (uint8_t)(crc >> 24);
+			b[18] = (uint8_t)(crc >> 16);
+			b[19] = (uint8_t)(crc >> 8);
+			b[20] = (uint8_t)crc;
+			int16_t e = check(b, n, 9, &info);
+			bool want = iterator_accepts(b, n);
+			ck_assert_msg((e == 0) == want,
+				      "byte %zu bit %d: validate %d, decoder %d",
+				      i, bit, e, want);
+			if (e) {
+				ck_assert(e == KM__E_CORRUPT_MESSAGE ||
+					  e == KM__E_INVALID_RECORD);
+				refused++;
+			} else {
+				ck_assert_int_eq(info.nrecords, 5);
+				accepted++;
+			}
+			memcpy(b + 17, keep, 4);
+			b[i] ^= (uint8_t)(1 << bit);
+		}
+	}
+	/* value bytes flip harmlessly, lengths and deltas do not */
+	ck_assert_int_gt(accepted, 0);
+	ck_assert_int_gt(refused, 0);
+	free(b);
+}
+END_TEST
+
+/* Header rules still hold on the walk: a control batch, a producer id
+ * without a sequence, recordsCount against lastOffsetDelta, a bad CRC,
+ * the size limit. */
+START_TEST(uncompressed_walk_header_rules)
+{
+	size_t n;
+	uint8_t *b = mc_batch(2, 0, 0, 3, 1, -1, -1, -1, &n);
+	uint8_t *g = th_guard_copy(b, n);
+	const char *why;
+	km__produce_info info;
+	ck_assert_int_eq(km__produce_validate(kc_bytes_of(g, n), 9, (int32_t)n,
+					      1 << 24, &info, &why),
+			 0);
+	ck_assert_int_eq(km__produce_validate(kc_bytes_of(g, n), 9,
+					      (int32_t)n - 1, 1 << 24, &info,
+					      &why),
+			 KM__E_MESSAGE_TOO_LARGE);
+	g[30] ^= 1; /* baseTimestamp: the CRC no longer matches */
+	ck_assert_int_eq(km__produce_validate(kc_bytes_of(g, n), 9, 1 << 20,
+					      1 << 24, &info, &why),
+			 KM__E_CORRUPT_MESSAGE);
+	ck_assert_str_eq(why, "CRC mismatch");
+	th_guard_free(g, n);
+	free(b);
+
+	static const struct {
+		int at;      /* byte to set before the CRC is recomputed */
+		uint8_t val;
+		const char *why;
+	} cases[] = {
+		{22, 0x20, "clients may not write control batches"},
+		{26, 5, "recordsCount is not lastOffsetDelta + 1"},
+		{60, 2, "recordsCount is not lastOffsetDelta + 1"},
+		{43, 0, "a producer id without a sequence"}, /* pid >= 0 */
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		b = mc_batch(2, 0, 0, 3, 1, -1, -1, -1, &n);
+		b[cases[k].at] = cases[k].val;
+		uint32_t crc = kc_crc32c(0, b + 21, n - 21);
+		b[17] = (uint8_t)(crc >> 24);
+		b[18] = (uint8_t)(crc >> 16);
+		b[19] = (uint8_t)(crc >> 8);
+		b[20] = (uint8_t)crc;
+		g = th_guard_copy(b, n);
+		ck_assert_int_eq(km__produce_validate(kc_bytes_of(g, n), 9,
+						      1 << 20, 1 << 24, &info,
+						      &why),
+				 KM__E_INVALID_RECORD);
+		ck_assert_str_eq(why, cases[k].why);
+		th_guard_free(g, n);
+		free(b);
+	}
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("mock_produce_validate");
@@ -152,6 +308,8 @@ static Suite *suite(void)
 	tcase_add_test(t, corruptions);
 	tcase_add_test(t, empty_and_null);
 	tcase_add_test(t, short_entries_at_the_end);
+	tcase_add_test(t, uncompressed_walk_matches_decoder);
+	tcase_add_test(t, uncompressed_walk_header_rules);
 	suite_add_tcase(s, t);
 	return s;
 }

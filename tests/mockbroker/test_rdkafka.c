@@ -14,29 +14,14 @@
 #include <unistd.h>
 
 #include "mock_client.h"
+#include "rdk_client.h"
 
 #define NMSG 20000
 #define NPART 3
 
-static atomic_int delivered, failed;
-
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
-			void *opaque)
-{
-	(void)rk;
-	(void)opaque;
-	if (m->err)
-		atomic_fetch_add(&failed, 1);
-	else
-		atomic_fetch_add(&delivered, 1);
-}
-
 static rd_kafka_t *producer(km_cluster *c, const char *codec)
 {
-	char err[256];
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	const char *kv[][2] = {
-		{"bootstrap.servers", km_cluster_bootstraps(c)},
+	const char *const kv[][2] = {
 		{"enable.idempotence", "true"},
 		{"linger.ms", "5"},
 		{"batch.num.messages", "200"},
@@ -44,38 +29,7 @@ static rd_kafka_t *producer(km_cluster *c, const char *codec)
 		{"topic.metadata.refresh.interval.ms", "500"},
 		{"retry.backoff.ms", "10"},
 	};
-	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-		ck_assert_msg(rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err,
-						sizeof err) == RD_KAFKA_CONF_OK,
-			      "%s: %s", kv[i][0], err);
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-	ck_assert_msg(rk != NULL, "rd_kafka_new: %s", err);
-	return rk;
-}
-
-/* Produce NMSG messages; with pace, spread over at least 400 ms so that
- * leaders move under the producer. */
-static void produce_all(rd_kafka_t *rk, const char *topic, bool pace)
-{
-	for (int i = 0; i < NMSG; i++) {
-		if (pace && i % (NMSG / 20) == 0)
-			rd_kafka_poll(rk, 20);
-		char k[32], v[48];
-		int kn = snprintf(k, sizeof k, "key-%d", i % 1000);
-		int vn = snprintf(v, sizeof v, "value-%06d", i);
-		rd_kafka_resp_err_t e;
-		while ((e = rd_kafka_producev(
-				rk, RD_KAFKA_V_TOPIC(topic),
-				RD_KAFKA_V_KEY(k, (size_t)kn),
-				RD_KAFKA_V_VALUE(v, (size_t)vn),
-				RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-				RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
-			rd_kafka_poll(rk, 10);
-		ck_assert_msg(e == 0, "producev: %s", rd_kafka_err2str(e));
-		rd_kafka_poll(rk, 0);
-	}
-	ck_assert_int_eq(rd_kafka_flush(rk, 60000), 0);
+	return rdk_producer(c, kv, sizeof kv / sizeof kv[0]);
 }
 
 /* What one partition's log holds. */
@@ -195,8 +149,7 @@ END_TEST
 
 static void run(const char *codec, bool moving)
 {
-	atomic_store(&delivered, 0);
-	atomic_store(&failed, 0);
+	rdk_reset();
 	km_cluster *c = mc_cluster(3, NULL);
 	ck_assert_int_eq(km_cluster_create_topic(c, "idem", NPART, NULL), KM_OK);
 	rd_kafka_t *rk = producer(c, codec);
@@ -204,14 +157,16 @@ static void run(const char *codec, bool moving)
 	pthread_t th;
 	if (moving)
 		ck_assert_int_eq(pthread_create(&th, NULL, move_leaders, &m), 0);
-	produce_all(rk, "idem", moving);
+	rdk_load load = {.topic = "idem", .n = NMSG, .key_prefix = "key-",
+			 .key_mod = 1000, .pace = moving};
+	rdk_produce(rk, &load);
 	if (moving) {
 		atomic_store(&m.stop, 1);
 		pthread_join(th, NULL);
 		ck_assert_int_gt(m.moves, 0);
 	}
-	ck_assert_int_eq(atomic_load(&failed), 0);
-	ck_assert_int_eq(atomic_load(&delivered), NMSG);
+	ck_assert_int_eq(rdk_failed(), 0);
+	ck_assert_int_eq(rdk_delivered(), NMSG);
 	rd_kafka_destroy(rk);
 	audit_logs(c, "idem");
 	km_counters k;

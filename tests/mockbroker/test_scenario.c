@@ -4,6 +4,7 @@
  * commands to a cluster has the effects mock.h documents.
  */
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -292,6 +293,9 @@ START_TEST(parse_out_of_memory)
 }
 END_TEST
 
+/* Rule names, kept across run() calls as kafkit-mock keeps them. */
+static km__sc_ids ids;
+
 /* Parse and apply a whole text to c; returns the first error. */
 static km_err run(km_cluster *c, const char *text, char *err, size_t n)
 {
@@ -299,10 +303,132 @@ static km_err run(km_cluster *c, const char *text, char *err, size_t n)
 	km__scenario_init(&s);
 	km_err e = km__scenario_parse(&s, text, strlen(text), 1, err, n);
 	for (size_t i = 0; e == KM_OK && i < s.n; i++)
-		e = km__scenario_apply(c, &s.cmds[i], err, n);
+		e = km__scenario_apply(c, &ids, &s.cmds[i], err, n);
 	km__scenario_free(&s);
 	return e;
 }
+
+/* The parsed form of one line (ck-asserts it parses). */
+static km__cmd parse_one(const char *line)
+{
+	km__scenario s;
+	char err[128];
+	km__scenario_init(&s);
+	ck_assert_int_eq(km__scenario_parse(&s, line, strlen(line), 1, err,
+					    sizeof err),
+			 KM_OK);
+	ck_assert_uint_eq(s.n, 1);
+	km__cmd c = s.cmds[0];
+	km__scenario_free(&s);
+	return c;
+}
+
+/* Whether a parse of `line` fails with a message holding `want`. */
+static bool parse_fails(const char *line, const char *want)
+{
+	km__scenario s;
+	char err[160];
+	km__scenario_init(&s);
+	km_err e = km__scenario_parse(&s, line, strlen(line), 1, err,
+				      sizeof err);
+	km__scenario_free(&s);
+	return e == KM_ERR_INVALID_ARG && strstr(err, want);
+}
+
+START_TEST(rule_names_parse)
+{
+	km__cmd c = parse_one("delay broker=2 id=slow-2 200ms");
+	ck_assert_int_eq(c.kind, KM__CMD_DELAY);
+	ck_assert_str_eq(c.name, "slow-2");
+	ck_assert_int_eq(c.ms, 200);
+	c = parse_one("leader-change t:* every 1s id=moves");
+	ck_assert_str_eq(c.name, "moves");
+	c = parse_one("cancel slow-2");
+	ck_assert_int_eq(c.kind, KM__CMD_CANCEL);
+	ck_assert_str_eq(c.name, "slow-2");
+	c = parse_one("swallow next=2 id=s.1");
+	ck_assert_str_eq(c.name, "s.1");
+	ck_assert(parse_fails("cancel", "missing a rule name"));
+	ck_assert(parse_fails("cancel a b", "unexpected 'b'"));
+	ck_assert(parse_fails("cancel bad/name", "bad rule name"));
+	ck_assert(parse_fails("delay id= 1s", "bad rule name"));
+	ck_assert(parse_fails("leader-change t:0 now id=x",
+			      "id=NAME needs 'every DURATION'"));
+	ck_assert(parse_fails("stall id=x", "unknown option 'id'"));
+	ck_assert(parse_fails("delay id=a id=b 1s", "given twice"));
+}
+END_TEST
+
+/* The name table's growth failing leaves it as it was. */
+START_TEST(ids_out_of_memory)
+{
+	km__sc_ids t;
+	km__sc_ids_init(&t);
+	th_alloc_fail_at(1);
+	ck_assert_int_eq(km__sc_ids_add(&t, "a", 7), -ENOMEM);
+	ck_assert_uint_eq(t.n, 0);
+	th_alloc_reset();
+	/* past the first growth, up to the next */
+	for (int i = 0; t.n < 9 || t.n < t.cap; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "r%d", i);
+		ck_assert_int_eq(km__sc_ids_add(&t, name, (km_fault_id)i + 1),
+				 0);
+	}
+	size_t full = t.n;
+	th_alloc_fail_at(1);
+	ck_assert_int_eq(km__sc_ids_add(&t, "x", 99), -ENOMEM);
+	th_alloc_reset();
+	ck_assert_uint_eq(t.n, full);
+	ck_assert_uint_eq(km__sc_ids_find(&t, "r8"), 9);
+	ck_assert_uint_eq(km__sc_ids_find(&t, "x"), 0);
+	km__sc_ids_remove(&t, "r0");
+	ck_assert_uint_eq(km__sc_ids_find(&t, "r0"), 0);
+	ck_assert_uint_eq(km__sc_ids_find(&t, "r5"), 6);
+	km__sc_ids_free(&t);
+	ck_assert_int_eq(th_alloc_live(), 0);
+}
+END_TEST
+
+/* cancel NAME removes the named rule and frees the name; unknown names,
+ * taken names and rules that ended are refused by name. */
+START_TEST(cancel_named_rules)
+{
+	km_cluster *c;
+	char err[128];
+	ck_assert_int_eq(km_cluster_new(&c, 2, NULL), KM_OK);
+	ck_assert_int_eq(km_cluster_start(c), KM_OK);
+	ck_assert_int_eq(run(c, "topic t:2\ndelay id=d 1s\n"
+				"leader-change t:* every 60s id=lc\n"
+				"swallow next=1 id=once\n",
+			     err, sizeof err),
+			 KM_OK);
+	ck_assert_uint_eq(ids.n, 3);
+	ck_assert_int_eq(run(c, "delay id=d 2s", err, sizeof err),
+			 KM_ERR_EXISTS);
+	ck_assert_str_eq(err, "line 1: a rule named 'd' exists");
+	/* the rule is gone from the cluster: cancelling its id again fails */
+	km_fault_id d = km__sc_ids_find(&ids, "d");
+	ck_assert_int_eq(run(c, "cancel d", err, sizeof err), KM_OK);
+	ck_assert_int_eq(km_fault_cancel(c, d), KM_ERR_NOT_FOUND);
+	ck_assert_int_eq(run(c, "cancel d", err, sizeof err),
+			 KM_ERR_NOT_FOUND);
+	ck_assert_str_eq(err, "line 1: no rule named 'd' (or it has ended)");
+	/* the name is free again */
+	ck_assert_int_eq(run(c, "delay id=d 2s\ncancel d", err, sizeof err),
+			 KM_OK);
+	km_fault_id lc = km__sc_ids_find(&ids, "lc");
+	ck_assert_int_eq(run(c, "cancel lc", err, sizeof err), KM_OK);
+	ck_assert_int_eq(km_fault_cancel(c, lc), KM_ERR_NOT_FOUND);
+	/* clear frees every name */
+	ck_assert_int_eq(run(c, "clear", err, sizeof err), KM_OK);
+	ck_assert_uint_eq(ids.n, 0);
+	ck_assert_int_eq(run(c, "cancel once", err, sizeof err),
+			 KM_ERR_NOT_FOUND);
+	km__sc_ids_free(&ids);
+	km_cluster_destroy(c);
+}
+END_TEST
 
 START_TEST(apply_to_cluster)
 {
@@ -369,6 +495,7 @@ START_TEST(apply_to_cluster)
 			 KM_ERR_NOT_FOUND);
 	ck_assert_int_eq(run(c, "leader-change t1:* now to=9", err, sizeof err),
 			 KM_ERR_NOT_FOUND);
+	km__sc_ids_free(&ids);
 	km_cluster_destroy(c);
 }
 END_TEST
@@ -384,9 +511,12 @@ static Suite *scenario_suite(void)
 	tcase_add_test(tc, errors_with_position);
 	tcase_add_test(tc, nul_byte);
 	tcase_add_test(tc, parse_out_of_memory);
+	tcase_add_test(tc, rule_names_parse);
+	tcase_add_test(tc, ids_out_of_memory);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("apply");
 	tcase_add_test(tc, apply_to_cluster);
+	tcase_add_test(tc, cancel_named_rules);
 	suite_add_tcase(s, tc);
 	return s;
 }

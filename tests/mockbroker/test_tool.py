@@ -5,13 +5,17 @@
 
 1. Starts `kafkit-mock --brokers 3 --topic t1:4 --control SOCK --dump F`,
    reads the bootstrap list from its first stdout line.
-2. Through the control socket: a bad command gets "error: line 1: col ..."
-   and `errors api=produce partition=t1:0 NOT_LEADER_OR_FOLLOWER x3` gets
-   "ok". kcat then produces to t1:0 and must still deliver everything.
+2. Through the control socket: a bad command gets "error: line 1: col ...";
+   `close api=produce p=1 id=block` is refused a second time and then
+   cancelled (`cancel block`), so no Produce is ever closed;
+   `errors api=produce partition=t1:0 NOT_LEADER_OR_FOLLOWER x3` gets
+   "ok". kcat then produces to t1:0 and must still deliver everything,
+   and to topic auto1, which its Metadata request auto-creates.
 3. The same for kafka-python on t1:1 (`errors ... partition=t1:1 ...`).
 4. SIGTERM: exits 0, and the NDJSON dump holds exactly the produced
-   records (offsets 0..n-1, keys and values base64) and nothing else. The
-   request log shows the 6 injected errors.
+   records (offsets 0..n-1, keys and values base64), auto1's included,
+   and nothing else. The request log shows the 6 injected errors and no
+   closed connection.
 5. --stdin control, --scenario with an error, and --fault at start.
 Every step is bounded in time.
 """
@@ -82,9 +86,9 @@ def expect(got, want):
         fail("control: got %r, want %r" % (got, want))
 
 
-def kcat_produce(bs, n):
+def kcat_produce(bs, n, topic="t1"):
     lines = "".join("kc%d:kcat value %d\n" % (i, i) for i in range(n))
-    p = subprocess.run([KCAT, "-P", "-b", bs, "-t", "t1", "-p", "0", "-K:",
+    p = subprocess.run([KCAT, "-P", "-b", bs, "-t", topic, "-p", "0", "-K:",
                         "-X", "linger.ms=5", "-X", "retry.backoff.ms=10"],
                        input=lines.encode(), timeout=60,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -139,19 +143,32 @@ def main_flow(tmp):
             fail("want 3 brokers in %r" % bs)
         expect(control(sock, "errors api=prodce x3"),
                "error: line 1: col 12: unknown api 'prodce'")
+        # a named rule that would close every Produce, cancelled before
+        # any: kcat delivers, and the request log shows no close
+        expect(control(sock, "close api=produce p=1 id=block"), "ok")
+        expect(control(sock, "close api=produce p=1 id=block"),
+               "error: line 1: a rule named 'block' exists")
+        expect(control(sock, "cancel block"), "ok")
+        expect(control(sock, "cancel block"),
+               "error: line 1: no rule named 'block' (or it has ended)")
         expect(control(sock, "errors api=produce partition=t1:0 "
                              "NOT_LEADER_OR_FOLLOWER x3"), "ok")
         kc = kcat_produce(bs, N)
+        # a topic auto-created by the client's Metadata request
+        ka = kcat_produce(bs, 5, topic="auto1")
         expect(control(sock, "errors api=produce partition=t1:1 6 x3"), "ok")
         kp = kpy_produce(bs, N)
     finally:
         stop(p)
-    check_dump(dump, {("t1", 0): kc, ("t1", 1): kp})
+    check_dump(dump, {("t1", 0): kc, ("t1", 1): kp, ("auto1", 0): ka})
     with open(os.path.join(tmp, "stderr.txt")) as f:
-        hits = sum("error=NOT_LEADER_OR_FOLLOWER" in l and "faults=e" in l
-                   for l in f)
+        log = f.readlines()
+    hits = sum("error=NOT_LEADER_OR_FOLLOWER" in l and "faults=e" in l
+               for l in log)
     if hits != 6:
         fail("request log shows %d injected errors, want 6" % hits)
+    if any("faults=c" in l for l in log):
+        fail("a cancelled close rule closed a connection")
     if os.path.exists(sock):
         fail("control socket left behind")
 

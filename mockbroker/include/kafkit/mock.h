@@ -100,6 +100,12 @@ typedef struct km_options {
 	/* Largest request frame accepted; larger ones close the connection.
 	 * Default 100 MiB (socket.request.max.bytes). */
 	size_t max_frame;
+	/* Close a connection that stayed idle this long: no frame served, no
+	 * byte read or written, nothing owed to it (Kafka's
+	 * connections.max.idle.ms). A frame dribbled byte by byte keeps the
+	 * connection active, as in Kafka. Checked every min(timeout / 2,
+	 * 1 s). Default 600000 (10 minutes); 0: never. */
+	uint32_t idle_timeout_ms;
 	/* Largest record batch (v2) or top-level message (v0/v1), log
 	 * overhead included, that Produce accepts; larger get
 	 * MESSAGE_TOO_LARGE. Default 1048588 (message.max.bytes). */
@@ -218,6 +224,18 @@ typedef int (*km_record_fn)(void *opaque, const km_record *rec);
 km_err km_cluster_partition_log(km_cluster *c, const char *topic,
 				int32_t partition, km_record_fn fn,
 				void *opaque);
+
+/* One topic, as km_cluster_topics walks them: its name (NUL-terminated,
+ * valid during the call) and partition count. Return 0 to go on, anything
+ * else to stop the walk. */
+typedef int (*km_topic_fn)(void *opaque, const char *name,
+			   int32_t partitions);
+
+/* Call fn for every topic, created by km_cluster_create_topic or
+ * auto-created by Metadata requests, in creation order. Topics fn creates
+ * are walked too. Errors: KM_ERR_INVALID_ARG (c or fn NULL). Any thread;
+ * fn runs on the I/O thread once started. */
+km_err km_cluster_topics(km_cluster *c, km_topic_fn fn, void *opaque);
 
 /* Api keys counted one by one; higher keys are counted in requests only. */
 #define KM_API_KEY_LIMIT 128
@@ -379,8 +397,10 @@ km_err km_fault_stall(km_cluster *c, int32_t broker_id, bool stalled);
  * refused) and drop its connections. move_leaders: each partition it
  * leads moves, as KM_LEADER_ROUND_ROBIN picks, to another broker that is
  * up (a partition with none keeps its leader); otherwise leadership stays
- * and its clients fail until the broker is back. Metadata keeps listing
- * the broker. No-op (KM_OK) when already down. Errors: KM_ERR_NOT_FOUND,
+ * and its clients fail until the broker is back. Metadata leaves a down
+ * broker out, as Kafka lists live brokers only: a partition it still leads
+ * answers LEADER_NOT_AVAILABLE with leader -1, and a down replica leaves
+ * the ISR for offline_replicas (v5+). No-op (KM_OK) when already down. Errors: KM_ERR_NOT_FOUND,
  * KM_ERR_NOMEM. */
 km_err km_fault_broker_down(km_cluster *c, int32_t broker_id,
 			    bool move_leaders);
