@@ -1,8 +1,8 @@
 #!/bin/sh
 # Install kafkit into a temporary prefix and build small programs against it
-# with nothing but `pkg-config --cflags --libs kafkit-codec` (a codec round
-# trip) and `pkg-config --cflags --libs kafkit-mock` (an in-process mock
-# cluster, answered over a real socket).
+# with nothing but pkg-config: a codec round trip (kafkit-codec), an
+# in-process mock cluster answered over a real socket (kafkit-mock), and the
+# producer delivering to that cluster (kafkit-producer with kafkit-mock).
 set -eu
 src=$1
 tmp=$(mktemp -d)
@@ -105,3 +105,46 @@ mpc=$(dirname "$(find "$tmp/prefix" -name kafkit-mock.pc | head -n 1)")
 cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Werror -o "$tmp/mock" "$tmp/mock.c" \
 	$(PKG_CONFIG_PATH="$mpc" pkg-config --cflags --libs kafkit-mock)
 "$tmp/mock"
+# The producer with the mock cluster in one program: libkafkit-producer.a
+# and libkafkit-mock.a both carry the event loop, and a program linking both
+# with plain pkg-config must build and deliver a record.
+test -f "$tmp/prefix/include/kafkit/producer.h"
+test -x "$tmp/prefix/bin/kafkit-produce"
+test -x "$tmp/prefix/bin/kafkit-pcap"
+cat >"$tmp/producer.c" <<'PROG'
+#include <kafkit/mock.h>
+#include <kafkit/producer.h>
+#include <stdio.h>
+int main(void)
+{
+	km_cluster *c;
+	if (km_cluster_new(&c, 1, NULL) != KM_OK ||
+	    km_cluster_create_topic(c, "installed", 1, NULL) != KM_OK ||
+	    km_cluster_start(c) != KM_OK)
+		return 1;
+	kp_conf *conf = kp_conf_new();
+	char err[256];
+	kp_producer *p;
+	if (!conf ||
+	    kp_conf_set(conf, "bootstrap.servers", km_cluster_bootstraps(c),
+			err, sizeof err) != KP_OK ||
+	    kp_producer_new(conf, &p, err, sizeof err) != KP_OK)
+		return 2;
+	kp_conf_destroy(conf);
+	kp_record r = {.topic = "installed", .partition = 0, .value = "v",
+		       .value_len = 1, .timestamp = KP_TIMESTAMP_NOW};
+	kp_delivery_report dr;
+	if (kp_send_sync(p, &r, &dr) != KP_OK || dr.offset != 0)
+		return 3;
+	if (kp_close(p, 5000) != KP_OK)
+		return 4;
+	km_cluster_destroy(c);
+	puts("installed kafkit-producer works");
+	return 0;
+}
+PROG
+ppc=$(dirname "$(find "$tmp/prefix" -name kafkit-producer.pc | head -n 1)")
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Werror -o "$tmp/producer" "$tmp/producer.c" \
+	$(PKG_CONFIG_PATH="$ppc:$mpc" pkg-config --cflags --libs kafkit-producer kafkit-mock)
+"$tmp/producer"
