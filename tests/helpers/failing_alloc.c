@@ -1,34 +1,39 @@
-/* An allocator that fails the Nth allocation, to walk every error path. */
+/* An allocator that fails the Nth allocation, to walk every error path.
+ * Counters are atomic: threaded code (the producer's sender, the mock's
+ * I/O thread) allocates while the test thread does. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "helpers.h"
 #include "kafkit/buf.h"
 
-static unsigned long fail_at_n;
-static unsigned long count;
-static long live;
+static atomic_ulong fail_at_n;
+static atomic_ulong count;
+static atomic_long live;
 
 static void *counting_malloc(size_t n, void *opaque)
 {
 	(void)opaque;
-	count++;
-	if (fail_at_n && count >= fail_at_n)
+	unsigned long nth = atomic_fetch_add(&count, 1) + 1;
+	unsigned long fail = atomic_load(&fail_at_n);
+	if (fail && nth >= fail)
 		return NULL;
 	void *p = malloc(n);
 	if (p)
-		live++;
+		atomic_fetch_add(&live, 1);
 	return p;
 }
 
 static void *counting_realloc(void *p, size_t n, void *opaque)
 {
 	(void)opaque;
-	count++;
-	if (fail_at_n && count >= fail_at_n)
+	unsigned long nth = atomic_fetch_add(&count, 1) + 1;
+	unsigned long fail = atomic_load(&fail_at_n);
+	if (fail && nth >= fail)
 		return NULL;
 	void *q = realloc(p, n);
 	if (q && !p)
-		live++;
+		atomic_fetch_add(&live, 1);
 	return q;
 }
 
@@ -36,7 +41,7 @@ static void counting_free(void *p, void *opaque)
 {
 	(void)opaque;
 	if (p)
-		live--;
+		atomic_fetch_sub(&live, 1);
 	free(p);
 }
 
@@ -44,24 +49,24 @@ void th_alloc_fail_at(unsigned long n)
 {
 	static const kc_allocator a = {counting_malloc, counting_realloc,
 				       counting_free, NULL};
-	fail_at_n = n;
-	count = 0;
-	live = 0;
+	atomic_store(&fail_at_n, n);
+	atomic_store(&count, 0);
+	atomic_store(&live, 0);
 	kc_set_allocator(&a);
 }
 
 unsigned long th_alloc_count(void)
 {
-	return count;
+	return atomic_load(&count);
 }
 
 long th_alloc_live(void)
 {
-	return live;
+	return atomic_load(&live);
 }
 
 void th_alloc_reset(void)
 {
 	kc_set_allocator(NULL);
-	fail_at_n = 0;
+	atomic_store(&fail_at_n, 0);
 }

@@ -70,13 +70,15 @@ START_TEST(test_timers_fire_in_order)
 	memset(&flog, 0, sizeof flog);
 	tagged a, b, c, d, e, x, y;
 	uint64_t t0 = kn__now_ms();
-	tagged_start(l, &a, 'A', 30);
-	tagged_start(l, &b, 'B', 10);
-	tagged_start(l, &c, 'C', 20);
-	tagged_start(l, &d, 'D', 10); /* ties with B: start order decides */
+	/* Delays far apart so that starting the timers one after another on
+	 * a loaded machine (or under TSan) cannot reorder them. */
+	tagged_start(l, &a, 'A', 300);
+	tagged_start(l, &b, 'B', 100);
+	tagged_start(l, &c, 'C', 200);
+	tagged_start(l, &d, 'D', 100); /* ties with B: start order decides */
 	tagged_start(l, &e, 'E', 0);
-	tagged_start(l, &x, 'X', 15);
-	tagged_start(l, &y, 'Y', 100);
+	tagged_start(l, &x, 'X', 150);
+	tagged_start(l, &y, 'Y', 1000);
 	kn__timer_stop(l, &x.t);
 	ck_assert(!kn__timer_active(&x.t));
 	kn__timer_stop(l, &x.t); /* stopping twice is harmless */
@@ -86,8 +88,8 @@ START_TEST(test_timers_fire_in_order)
 	ck_assert_int_eq(kn__loop_run(l), 0);
 	ck_assert_int_eq(flog.n, 6);
 	ck_assert_str_eq(flog.ids, "EYBDCA"); /* X stopped, Y moved */
-	ck_assert_uint_ge(flog.at[5] - t0, 30);
-	ck_assert_uint_ge(flog.at[2] - t0, 10);
+	ck_assert_uint_ge(flog.at[5] - t0, 300);
+	ck_assert_uint_ge(flog.at[2] - t0, 100);
 	for (int i = 0; i < 6; i++)
 		ck_assert_uint_ge(flog.at[i], t0);
 	ck_assert(!kn__timer_active(&a.t));
