@@ -104,6 +104,7 @@ struct km_cluster {
 	km__pre_fn pre_fn;
 	void *pre_opaque;
 	km__faults *faults; /* faults.c; NULL until the first fault call */
+	struct km__capture *capture; /* capture.c; NULL: no pcap_path */
 
 	/* I/O thread (mock.c) */
 	pthread_t thread;

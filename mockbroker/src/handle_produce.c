@@ -12,6 +12,13 @@
 
 typedef kc_produce_response_partition_produce_response part_resp;
 
+/* Batches from this size on are kept in the request's input buffer
+ * instead of copied into a segment, when that buffer holds little else
+ * (at most twice the batch), so memory stays bounded by twice the
+ * retention. Smaller ones are copied: they share segments, so a Fetch
+ * reads many at once. */
+#define IN_PLACE_MIN ((size_t)16384)
+
 static int16_t fail(const char **why, const char *msg, int16_t code)
 {
 	*why = msg;
@@ -58,8 +65,17 @@ static int16_t append(km__req *rq, km__partition *p, kc_bytes records,
 			.log_append_time = lat,
 			.leader_epoch = p->leader_epoch};
 	int64_t base;
-	if (km__plog_append(&p->log, records.ptr, (size_t)records.len, &a,
-			    &base) != KC_OK)
+	size_t len = (size_t)records.len;
+	kn__block *blk = NULL;
+	if (info->magic == 2 && rq->frame && len >= IN_PLACE_MIN)
+		blk = kn__conn_take_input(rq->session->conn, rq->frame, 2 * len);
+	/* The request's bytes are ours to patch once their buffer is kept. */
+	kc_err e = blk ? km__plog_append_in_place(
+				 &p->log, (uint8_t *)(uintptr_t)records.ptr,
+				 len, &a, blk, &base)
+		       : km__plog_append(&p->log, records.ptr, len, &a, &base);
+	kn__block_unref(blk);
+	if (e != KC_OK)
 		return fail(why, "the log could not store the records",
 			    KM__E_UNKNOWN_SERVER_ERROR);
 	if (idempotent) {

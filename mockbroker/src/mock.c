@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf_int.h"
+#include "capture.h"
 #include "cluster.h"
 #include "conn.h"
 #include "faults.h"
@@ -113,6 +114,7 @@ static void cluster_free(km_cluster *c)
 	}
 	if (c->loop)
 		kn__defer_cancel(c->loop, &c->recheck);
+	km__capture_free(c); /* after the connections' FINs */
 	km__idle_stop(c);
 	km__faults_free(c);
 	km__cluster_free_state(c);
@@ -227,6 +229,10 @@ km_err km_cluster_new(km_cluster **out, int n_brokers, const km_options *opts)
 	}
 	if (e == KM_OK && km__idle_start(c))
 		e = KM_ERR_NOMEM;
+	/* opened here, not kept: the caller's string may go away */
+	c->opts.pcap_path = NULL;
+	if (e == KM_OK && opts->pcap_path)
+		e = km__capture_start(c, opts->pcap_path);
 	if (e != KM_OK) {
 		cluster_free(c);
 		return e;

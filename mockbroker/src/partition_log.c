@@ -42,8 +42,10 @@ void km__plog_init(km__plog *l, size_t retention_bytes,
 
 static void seg_maybe_free(km__segment *s)
 {
-	if (s && !s->active && !s->batches && !s->inflight)
+	if (s && !s->active && !s->batches && !s->inflight) {
+		kn__block_unref(s->blk);
 		kc__free(s);
+	}
 }
 
 void km__segment_ref(km__segment *seg)
@@ -68,6 +70,7 @@ static uint8_t *seg_reserve(km__plog *l, size_t n, km__segment **seg)
 		if (!ns)
 			return NULL;
 		*ns = (km__segment){.cap = cap, .active = true};
+		ns->data = ns->own;
 		if (s) {
 			s->active = false;
 			seg_maybe_free(s);
@@ -152,19 +155,20 @@ size_t km__plog_find(const km__plog *l, int64_t offset)
 
 /* ---- append: v2 ---------------------------------------------------------- */
 
-static kc_err append_v2(km__plog *l, const uint8_t *data, size_t len,
-			const km__append *a, int64_t base)
+/* lastOffsetDelta of a v2 batch of len bytes, or -1 when the header
+ * does not hold one. */
+static int32_t v2_lod(const uint8_t *data, size_t len)
 {
 	if (len < KC_BATCH_V2_HEADER_SIZE)
-		return KC_ERR_INVALID_ARG;
+		return -1;
 	int32_t lod = (int32_t)kc__get_be32(data + V2_LOD_AT);
-	if (lod < 0)
-		return KC_ERR_INVALID_ARG;
-	km__segment *s;
-	uint8_t *p = seg_reserve(l, len, &s);
-	if (!p)
-		return KC_ERR_NOMEM;
-	memcpy(p, data, len);
+	return lod < 0 ? -1 : lod;
+}
+
+/* Patch the batch at p (stored in s) and index it. */
+static void seal_v2(km__plog *l, km__segment *s, uint8_t *p, size_t len,
+		    const km__append *a, int64_t base, int32_t lod)
+{
 	/* baseOffset: assigned here; partitionLeaderEpoch: the leader's.
 	 * Neither is covered by the CRC. */
 	kc__be64(p, (uint64_t)base);
@@ -187,6 +191,39 @@ static kc_err append_v2(km__plog *l, const uint8_t *data, size_t len,
 				  KC_ATTR_CODEC_MASK),
 	};
 	commit(l, s, len, &proto);
+}
+
+static kc_err append_v2(km__plog *l, const uint8_t *data, size_t len,
+			const km__append *a, int64_t base)
+{
+	int32_t lod = v2_lod(data, len);
+	if (lod < 0)
+		return KC_ERR_INVALID_ARG;
+	km__segment *s;
+	uint8_t *p = seg_reserve(l, len, &s);
+	if (!p)
+		return KC_ERR_NOMEM;
+	memcpy(p, data, len);
+	seal_v2(l, s, p, len, a, base, lod);
+	return KC_OK;
+}
+
+kc_err km__plog_append_in_place(km__plog *l, uint8_t *data, size_t len,
+				const km__append *a, kn__block *blk,
+				int64_t *base_offset)
+{
+	int32_t lod = v2_lod(data, len);
+	if (a->magic != 2 || lod < 0)
+		return KC_ERR_INVALID_ARG;
+	if (ring_room(l))
+		return KC_ERR_NOMEM;
+	km__segment *s = kc__malloc(sizeof *s);
+	if (!s)
+		return KC_ERR_NOMEM;
+	*s = (km__segment){.data = data, .blk = blk, .cap = len};
+	kn__block_ref(blk);
+	*base_offset = l->end_offset;
+	seal_v2(l, s, data, len, a, l->end_offset, lod);
 	return KC_OK;
 }
 
@@ -379,16 +416,13 @@ kc_err km__plog_append(km__plog *l, const uint8_t *data, size_t len,
 
 void km__plog_free(km__plog *l)
 {
-	for (size_t i = 0; i < l->count; i++)
-		km__plog_at(l, i)->seg->batches--;
-	/* Each segment is visited once its last batch is released above;
-	 * free those now unreferenced, walking segments in batch order. */
-	km__segment *prev = NULL;
+	/* A segment's batches need not be adjacent in the index (batches
+	 * kept in place come between), so each segment is looked at when
+	 * its last batch goes. */
 	for (size_t i = 0; i < l->count; i++) {
 		km__segment *s = km__plog_at(l, i)->seg;
-		if (s != prev && s != l->active)
+		if (--s->batches == 0)
 			seg_maybe_free(s);
-		prev = s;
 	}
 	if (l->active) {
 		l->active->active = false;

@@ -8,9 +8,15 @@
  * batches. Each entry is one v2 batch, or one produced legacy message set
  * (all its top-level messages, offsets assigned per message).
  *
+ * Large v2 batches can instead be kept where they arrived, in the
+ * connection's input buffer (km__plog_append_in_place): such a batch gets
+ * a segment of its own that references the buffer, so a Fetch reading it
+ * answers with that one batch.
+ *
  * Retention drops the oldest batches past a byte or batch limit; a segment
- * is freed once none of its batches is in the log and no response being
- * sent still references it (km__segment_ref/unref).
+ * is freed (an input buffer released) once none of its batches is in the
+ * log and no response being sent still references it
+ * (km__segment_ref/unref).
  *
  * Threading: the owner's thread (the cluster's I/O thread).
  */
@@ -21,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "kafkit/err.h"
 #include "kafkit/mock.h"
 
@@ -29,11 +36,13 @@
 #define KM__SEGMENT_MAX ((size_t)1 << 20)
 
 typedef struct km__segment {
+	uint8_t *data;     /* own[], or a batch in blk */
+	kn__block *blk;    /* an input buffer referenced, or NULL */
 	size_t cap, len;
 	uint32_t batches;  /* log entries stored in it */
 	uint32_t inflight; /* responses still sending from it */
 	bool active;       /* the log appends here */
-	uint8_t data[];
+	uint8_t own[];
 } km__segment;
 
 typedef struct km__batch {
@@ -87,6 +96,18 @@ void km__plog_free(km__plog *l);
  * (magic-0 re-encoding); the log is unchanged on error. */
 kc_err km__plog_append(km__plog *l, const uint8_t *data, size_t len,
 		       const km__append *a, int64_t *base_offset);
+
+/* Like km__plog_append for one v2 batch (a->magic == 2), without the
+ * copy: the log keeps the len bytes at data, which must lie in blk, and
+ * patches them in place (baseOffset, partitionLeaderEpoch, LogAppendTime
+ * and the CRC with it). The log takes its own reference to blk, dropped
+ * when the batch leaves the log and no response still sends it; the
+ * caller keeps its reference. Errors: KC_ERR_NOMEM, KC_ERR_INVALID_ARG (a
+ * header too short, lastOffsetDelta < 0: a broken precondition); the log
+ * and the bytes are unchanged on error. */
+kc_err km__plog_append_in_place(km__plog *l, uint8_t *data, size_t len,
+				const km__append *a, kn__block *blk,
+				int64_t *base_offset);
 
 /* Entry i (0 = oldest) of the index; i < l->count. */
 static inline km__batch *km__plog_at(const km__plog *l, size_t i)

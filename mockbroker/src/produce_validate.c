@@ -1,5 +1,7 @@
 /* Validation of Produce records: the request-level and the log-level
  * checks of a Kafka broker. */
+#include <stddef.h>
+
 #include "buf_int.h"
 #include "kafka_errors.h"
 #include "kafkit/crc.h"
@@ -210,7 +212,8 @@ static inline bool walk_skip(const uint8_t **p, const uint8_t *end,
 	return true;
 }
 
-/* One record at *p: its offsetDelta must be `delta`. */
+/* One record at *p: its offsetDelta must be `delta`. The bounded walk,
+ * for the records near the end of the batch. */
 static inline bool walk_record(const uint8_t **p, const uint8_t *end,
 			       int32_t delta)
 {
@@ -232,6 +235,120 @@ static inline bool walk_record(const uint8_t **p, const uint8_t *end,
 		if (!walk_skip(&q, rend, false) || !walk_skip(&q, rend, true))
 			return false;
 	return q == rend;
+}
+
+/* ---- the unbounded walk --------------------------------------------------
+ *
+ * Most records end at least WALK_SLACK bytes before the batch does, so
+ * any varint starting inside them (10 bytes at most) can be read without
+ * checking each byte against the end: positions are checked against the
+ * record's end once per field instead. A varint that runs past the
+ * record's end leaves the position beyond it, which the next check
+ * refuses, as the bounded walk would. */
+enum { WALK_SLACK = 32 };
+
+/* A varint that is not one byte long, read unbounded: an unsigned value of
+ * at most 5 bytes that fits 32 bits, or UINT64_MAX (odd, so refused by
+ * every caller) when it is longer or larger. */
+static uint64_t raw_uvarint_long(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+	uint64_t v = 0;
+	for (int i = 0; i < 5; i++) {
+		v |= (uint64_t)(q[i] & 0x7f) << (7 * i);
+		if (!(q[i] & 0x80)) {
+			*p = q + i + 1;
+			return v > UINT32_MAX ? UINT64_MAX : v;
+		}
+	}
+	return UINT64_MAX;
+}
+
+/* Lengths and deltas of small records take one or two bytes: those
+ * inline. */
+static inline uint64_t raw_uvarint(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+	uint32_t b0 = q[0], b1 = q[1];
+	if (b0 < 0x80) {
+		*p = q + 1;
+		return b0;
+	}
+	if (b1 < 0x80) {
+		*p = q + 2;
+		return (b0 & 0x7f) | b1 << 7;
+	}
+	return raw_uvarint_long(p);
+}
+
+/* The bytes a key or value of zigzag length u takes (null: none), or -1
+ * when u is negative otherwise. */
+static inline int64_t nullable_len(uint64_t u)
+{
+	if (u == 1)
+		return 0;
+	return (u & 1) ? -1 : (int64_t)(u / 2);
+}
+
+/* Records from *p on while they end WALK_SLACK bytes before end, the
+ * first with offsetDelta *delta; *p and *delta advance past each record
+ * accepted. Returns false on a record the bounded walk would refuse too
+ * (any varint or length out of place), true when the remaining records
+ * (if any) are for the bounded walk. Positions are compared as signed
+ * distances, so a field that ran past the record's end fails the next
+ * comparison. */
+static bool walk_records_fast(const uint8_t **p, const uint8_t *end,
+			      int32_t *delta, int32_t count)
+{
+	if (end - *p < WALK_SLACK)
+		return true;
+	const uint8_t *r = *p, *lim = end - WALK_SLACK;
+	int32_t d = *delta;
+	while (d < count && r <= lim) {
+		const uint8_t *q = r;
+		uint64_t u = raw_uvarint(&q); /* length */
+		if ((u & 1) || u == 0)
+			return false;
+		if ((ptrdiff_t)(u / 2) > lim - q)
+			break; /* near the end (or past it): bounded walk */
+		const uint8_t *rend = q + u / 2;
+		q++; /* attributes */
+		/* timestampDelta: a varlong, its value does not matter */
+		int k = 0;
+		while (k < 10 && q[k] >= 0x80)
+			k++;
+		if (k == 10)
+			return false;
+		q += k + 1;
+		/* offsetDelta, then the key's length: at most 15 more bytes,
+		 * within the slack */
+		if (raw_uvarint(&q) != 2 * (uint64_t)d)
+			return false;
+		int64_t n = nullable_len(raw_uvarint(&q)); /* key */
+		if (n < 0 || n > rend - q)
+			return false;
+		q += n;
+		n = nullable_len(raw_uvarint(&q)); /* value */
+		if (n < 0 || n > rend - q)
+			return false;
+		q += n;
+		u = raw_uvarint(&q); /* header count */
+		if (u) {
+			if ((u & 1) || (ptrdiff_t)(u / 2) > (rend - q) / 2)
+				return false;
+			for (uint64_t h = u / 2; h > 0; h--)
+				if (!walk_skip(&q, rend, false) ||
+				    !walk_skip(&q, rend, true))
+					return false;
+		}
+		if (q != rend)
+			return false;
+		r = rend;
+		d++;
+	}
+	*p = r;
+	*delta = d;
+	return true;
 }
 
 /* The single batch of a v3+ request (precheck passed), when it is an
@@ -256,7 +373,10 @@ static bool fast_v2(kc_bytes records, int32_t max_message,
 	if (lod < 0 || count != lod + 1 || (pid >= 0 && seq < 0))
 		return false;
 	const uint8_t *p = b + V2_HEADER, *end = b + n;
-	for (int32_t i = 0; i < count; i++)
+	int32_t i = 0;
+	if (!walk_records_fast(&p, end, &i, count))
+		return false;
+	for (; i < count; i++)
 		if (!walk_record(&p, end, i))
 			return false;
 	if (p != end)

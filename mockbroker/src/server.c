@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "buf_int.h"
+#include "capture.h"
 #include "conn.h"
 #include "handlers.h"
 #include "kafkit/protocol.h"
@@ -171,6 +172,7 @@ static outbuf *take_output(km_cluster *c, km__req *rq)
 static int queue_response(km__session *s, km__req *rq, uint32_t delay_ms)
 {
 	km_cluster *c = s->broker->cluster;
+	km__capture_response(s, &c->out, delay_ms);
 	if (!delay_ms && !s->q_head && !rq->nrefs)
 		return kn__conn_send_copy(s->conn, kc_writer_data(&c->out),
 					  c->out.len);
@@ -400,6 +402,7 @@ static void serve(km__session *s, const uint8_t *frame, size_t len,
 		.broker = b,
 		.session = s,
 		.frame_len = len + 4,
+		.frame = pk ? NULL : frame,
 		.arena = &c->arena,
 		.api_key = -1,
 		.client_id = KC_STR_NULL,
@@ -527,6 +530,7 @@ static void on_frame(kn__conn *conn, const uint8_t *frame, size_t len)
 {
 	km__session *s = kn__conn_userdata(conn);
 	s->frames++;
+	km__capture_request(s, frame, len);
 	serve(s, frame, len, NULL);
 }
 
@@ -536,6 +540,7 @@ static void on_close(kn__conn *conn, int err, const char *reason)
 	km__broker *b = s->broker;
 	km_cluster *c = b->cluster;
 	(void)reason;
+	km__capture_conn_close(s);
 	if (s->parked)
 		unpark(s->parked, false);
 	kn__timer_stop(c->loop, &s->q_timer);
@@ -584,6 +589,7 @@ void km__server_accept(kn__listener *ls, int fd, void *arg)
 	b->sessions = s;
 	b->counters.connections_accepted++;
 	b->counters.connections_open++;
+	km__capture_conn_open(s);
 	if (b->stalled)
 		kn__conn_pause(s->conn);
 }

@@ -39,6 +39,9 @@ struct km__req {
 	int32_t correlation_id;
 	kc_str client_id;
 	size_t frame_len;     /* Size field included */
+	/* The frame in the connection's input buffer, for
+	 * kn__conn_take_input; NULL when served from a copy (parked) */
+	const uint8_t *frame;
 	kc_arena *arena;      /* for response arrays; reset per request */
 	bool may_park;        /* Fetch may return KM__PARK */
 	/* set by the decision point */
@@ -76,6 +79,7 @@ struct km__session {
 	uint64_t frames, seen_frames;
 	size_t seen_in, seen_out;
 	uint64_t last_active; /* monotonic ms */
+	struct km__capture_conn *capture; /* capture.c; NULL: not recorded */
 };
 
 /* Prepare the cluster's server state (before any listener opens). */

@@ -51,7 +51,7 @@ static void usage(FILE *f)
 	fputs("usage: kafkit-mock [--brokers N] [--topic NAME:PARTITIONS]...\n"
 	      "  [--port-base PORT] [--scenario FILE] [--fault 'COMMAND']...\n"
 	      "  [--control SOCKET] [--stdin] [--dump FILE.ndjson]\n"
-	      "  [--no-auto-create] [--log-requests]\n"
+	      "  [--no-auto-create] [--log-requests] [--pcap FILE]\n"
 	      "Serves until SIGINT or SIGTERM. Scenario language: "
 	      "docs/mockbroker.md.\n",
 	      f);
@@ -364,6 +364,7 @@ typedef struct args {
 	int brokers;
 	long port_base;
 	const char *scenario, *control, *dump;
+	const char *pcap; /* km_options.pcap_path */
 	bool use_stdin, log_requests, no_auto_create;
 	/* scenario lines made of --topic and of --fault options */
 	char *topics, *faults;
@@ -395,6 +396,7 @@ static int parse_args(int argc, char **argv, args *a)
 		{"dump", required_argument, NULL, 'd'},
 		{"log-requests", no_argument, NULL, 'l'},
 		{"no-auto-create", no_argument, NULL, 'n'},
+		{"pcap", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -428,6 +430,7 @@ static int parse_args(int argc, char **argv, args *a)
 		case 'd': a->dump = optarg; break;
 		case 'l': a->log_requests = true; break;
 		case 'n': a->no_auto_create = true; break;
+		case 'P': a->pcap = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -1;
 		}
@@ -498,6 +501,7 @@ int main(int argc, char **argv)
 		o.ports = ports;
 	}
 	o.auto_create_topics = !a.no_auto_create;
+	o.pcap_path = a.pcap;
 	if (a.log_requests)
 		o.request_fn = log_request;
 	int rc = 1;

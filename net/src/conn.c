@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,6 +34,13 @@
 /* iovec entries per sendmsg. */
 #define IOV_BATCH 64
 
+/* The input buffer; shared with holders of kn__conn_take_input. */
+struct kn__block {
+	atomic_size_t refs;
+	size_t cap;
+	uint8_t data[];
+};
+
 typedef struct out_chunk {
 	const uint8_t *base;
 	size_t len;
@@ -50,8 +58,14 @@ struct kn__conn {
 	size_t out_high_water;
 	char peer[64];
 
-	uint8_t *in; /* unconsumed input is [in_start, in_end) */
+	kn__block *in_blk; /* NULL until the first read */
+	uint8_t *in;       /* in_blk->data; unconsumed input is
+			    * [in_start, in_end) */
 	size_t in_cap, in_start, in_end;
+	/* in_blk was taken: never write to it again, read on into a fresh
+	 * block of in_next_cap bytes (the next frame is likely as big) */
+	int in_taken;
+	size_t in_next_cap;
 
 	out_chunk *out; /* ring of out_cap (a power of 2) entries */
 	size_t out_cap, out_head, out_count;
@@ -88,9 +102,51 @@ static int can_read(const kn__conn *c)
 	       !(c->out_high_water && c->out_bytes > c->out_high_water);
 }
 
+/* ---- input blocks ------------------------------------------------------- */
+
+kn__block *kn__block_new(size_t cap)
+{
+	kn__block *b = kc__malloc(sizeof *b + cap);
+	if (!b)
+		return NULL;
+	atomic_init(&b->refs, 1);
+	b->cap = cap;
+	return b;
+}
+
+void kn__block_ref(kn__block *b)
+{
+	atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+}
+
+void kn__block_unref(kn__block *b)
+{
+	if (b && atomic_fetch_sub_explicit(&b->refs, 1,
+					    memory_order_acq_rel) == 1)
+		kc__free(b);
+}
+
+uint8_t *kn__block_data(kn__block *b)
+{
+	return b->data;
+}
+
+size_t kn__block_size(const kn__block *b)
+{
+	return b->cap;
+}
+
+static void in_set(kn__conn *c, kn__block *b)
+{
+	c->in_blk = b;
+	c->in = b ? b->data : NULL;
+	c->in_cap = b ? b->cap : 0;
+	c->in_taken = 0;
+}
+
 static void conn_free(kn__conn *c)
 {
-	kc__free(c->in);
+	kn__block_unref(c->in_blk);
 	kc__free(c->out);
 	kc__free(c);
 }
@@ -144,6 +200,22 @@ static int in_reserve(kn__conn *c)
 	}
 	if (need <= avail)
 		need = avail + IN_CHUNK;
+	if (c->in_taken || !c->in_blk) {
+		/* A fresh block, with the unconsumed bytes (the start of the
+		 * next frames) copied over. */
+		size_t cap = need > c->in_next_cap ? need : c->in_next_cap;
+		kn__block *b = kn__block_new(cap);
+		if (!b)
+			return -ENOMEM;
+		if (avail)
+			memcpy(b->data, c->in + c->in_start, avail);
+		kn__block_unref(c->in_blk);
+		in_set(c, b);
+		c->in_next_cap = 0;
+		c->in_start = 0;
+		c->in_end = avail;
+		return 0;
+	}
 	if (c->in_cap - c->in_start >= need && c->in_end < c->in_cap)
 		return 0;
 	if (c->in_start) {
@@ -153,11 +225,11 @@ static int in_reserve(kn__conn *c)
 	}
 	if (c->in_cap >= need && c->in_end < c->in_cap)
 		return 0;
-	uint8_t *p = kc__realloc(c->in, need);
-	if (!p)
+	kn__block *b = kc__realloc(c->in_blk, sizeof *b + need);
+	if (!b)
 		return -ENOMEM;
-	c->in = p;
-	c->in_cap = need;
+	b->cap = need;
+	in_set(c, b);
 	return 0;
 }
 
@@ -205,10 +277,9 @@ static void dispatch(kn__conn *c)
 	}
 	if (!c->closed && c->in_start == c->in_end) {
 		c->in_start = c->in_end = 0;
-		if (c->in_cap > IN_KEEP) {
-			kc__free(c->in);
-			c->in = NULL;
-			c->in_cap = 0;
+		if (c->in_taken || c->in_cap > IN_KEEP) {
+			kn__block_unref(c->in_blk);
+			in_set(c, NULL);
 		}
 	}
 }
@@ -544,6 +615,21 @@ void kn__conn_resume(kn__conn *c)
 		return;
 	c->paused = 0;
 	kick(c);
+}
+
+kn__block *kn__conn_take_input(kn__conn *c, const uint8_t *frame,
+				size_t max_size)
+{
+	/* Frames dispatched from this buffer lie in its consumed part
+	 * (compared as integers: frame may point anywhere). */
+	uintptr_t f = (uintptr_t)frame, base = (uintptr_t)c->in;
+	if (c->closed || !c->in_blk || f < base + 4 ||
+	    f > base + c->in_start || c->in_cap > max_size)
+		return NULL;
+	kn__block_ref(c->in_blk);
+	c->in_taken = 1;
+	c->in_next_cap = c->in_cap;
+	return c->in_blk;
 }
 
 int kn__conn_paused(const kn__conn *c)

@@ -36,13 +36,18 @@
 
 typedef struct kn__conn kn__conn;
 
+/* A reference-counted block of input bytes, handed out by
+ * kn__conn_take_input so that a frame can outlive its on_frame call
+ * without a copy. */
+typedef struct kn__block kn__block;
+
 /* Kafka's default socket.request.max.bytes (100 MiB). */
 #define KN__DEFAULT_MAX_FRAME ((size_t)104857600)
 
 typedef struct kn__conn_handler {
 	/* A complete frame: the len bytes after its Size field (len may be
 	 * 0). The bytes are valid until on_frame returns; copy what must live
-	 * longer. It may send, pause, set close-after, or close c. */
+	 * longer, or keep them with kn__conn_take_input. It may send, pause, set close-after, or close c. */
 	void (*on_frame)(kn__conn *c, const uint8_t *frame, size_t len);
 	/* The connection is closing: err is 0 for an orderly close (the peer
 	 * closed, or kn__conn_close was given 0), else a negative errno
@@ -108,6 +113,37 @@ void kn__conn_pause(kn__conn *c);
  * running callback of c returns, or else at the end of the current loop
  * iteration; then reading resumes. Idempotent. Thread: the loop thread. */
 void kn__conn_resume(kn__conn *c);
+
+/* Inside on_frame, for the frame it was given (or one dispatched before
+ * it from the same read): keep the input buffer holding it, so the frame's
+ * bytes stay valid, and writable by the holder, after on_frame returns.
+ * Returns a new reference to the buffer (release it with kn__block_unref),
+ * or NULL, leaving everything as it was, when frame does not lie in the
+ * current input buffer, when that buffer is larger than max_size bytes
+ * (so a holder never pins much more than it asked for), or when c is
+ * closing. The connection never writes to a taken buffer again: frames
+ * already in it are still dispatched from it, and it reads on into a fresh
+ * buffer of the same size, to which the unconsumed bytes (the start of the
+ * next frame) are copied. Thread: the loop thread. */
+kn__block *kn__conn_take_input(kn__conn *c, const uint8_t *frame,
+			       size_t max_size);
+
+/* A block of cap bytes with one reference, for holders that make their
+ * own (tests). Returns NULL when out of memory. Any thread. */
+kn__block *kn__block_new(size_t cap);
+
+/* The block's bytes. */
+uint8_t *kn__block_data(kn__block *b);
+
+/* Another reference to b. Any thread, with a reference already held. */
+void kn__block_ref(kn__block *b);
+
+/* Drop a reference; the last one frees the block. NULL is ignored. Any
+ * thread (the count is atomic). */
+void kn__block_unref(kn__block *b);
+
+/* Bytes the block holds (its capacity, for memory accounting). */
+size_t kn__block_size(const kn__block *b);
 
 /* Whether kn__conn_pause is in effect. Thread: the loop thread. */
 int kn__conn_paused(const kn__conn *c);

@@ -55,6 +55,8 @@ static void usage(FILE *f)
 "                           'swallow api=produce next=2'; repeatable\n"
 "      --seed N             seed of the fault generator (default 1)\n"
 "      --no-verify          skip the audit of the partition logs\n"
+"      --pcap FILE          record the cluster's traffic to FILE (pcap,\n"
+"                           read it with kafkit-pcap -r FILE)\n"
 "\n"
 "Output:\n"
 "  -q, --quiet              no progress bar (it is drawn only when stderr\n"
@@ -127,6 +129,7 @@ static int push(const char ***v, size_t *n, const char *s)
 enum {
 	OPT_KEYS = 256, OPT_THROUGHPUT, OPT_PARTITIONS, OPT_MOCK_BROKERS,
 	OPT_CHAOS, OPT_FAULT, OPT_SEED, OPT_STATS_JSON, OPT_NO_VERIFY,
+	OPT_PCAP,
 };
 
 static const struct option longopts[] = {
@@ -146,6 +149,7 @@ static const struct option longopts[] = {
 	{"seed", required_argument, NULL, OPT_SEED},
 	{"stats-json", no_argument, NULL, OPT_STATS_JSON},
 	{"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+	{"pcap", required_argument, NULL, OPT_PCAP},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -160,6 +164,11 @@ static int check_combinations(const kpt__opts *o, bool size_set,
 	if (o->brokers && o->chaos)
 		return bad("%s needs the embedded mock cluster (no -b)",
 			   "--chaos");
+	if (o->brokers && o->pcap)
+		return bad("--pcap records the embedded mock cluster's traffic; "
+			   "to capture traffic to external brokers (-b) use "
+			   "tcpdump, e.g. tcpdump -i any -w %s port 9092",
+			   o->pcap);
 	if (o->brokers && mock_opt)
 		return bad("%s apply to the embedded mock cluster (no -b)",
 			   "--partitions, --mock-brokers, --fault and --seed");
@@ -297,6 +306,11 @@ int kpt__parse_args(int argc, char **argv, kpt__opts *o)
 			break;
 		case OPT_NO_VERIFY:
 			o->verify = false;
+			break;
+		case OPT_PCAP:
+			if (!*optarg)
+				return bad("%s: empty file name", "--pcap");
+			o->pcap = optarg;
 			break;
 		case 'q':
 			o->quiet = true;

@@ -31,7 +31,9 @@ static void on_signal(int sig)
 static void mock_log(void *opaque, const char *line)
 {
 	const kpt__opts *o = opaque;
-	if (o->verbose)
+	/* --pcap was asked for: its failures are shown even without -v */
+	if (o->verbose || !strncmp(line, "pcap ", 5) ||
+	    !strncmp(line, "cannot open pcap file", 21))
 		fprintf(stderr, "kafkit-mock: %s\n", line);
 }
 
@@ -97,6 +99,7 @@ static km_cluster *start_mock(const kpt__opts *o, int *rc)
 	ko.default_partitions = o->partitions;
 	ko.log_fn = mock_log;
 	ko.log_opaque = (void *)o;
+	ko.pcap_path = o->pcap;
 	km_cluster *c = NULL;
 	km_err e = km_cluster_new(&c, o->mock_brokers, &ko);
 	if (e == KM_OK)

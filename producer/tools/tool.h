@@ -47,6 +47,7 @@ typedef struct kpt__opts {
 	const char **faults;    /* --fault: kafkit-mock scenario commands */
 	size_t nfaults;
 	uint64_t seed;
+	const char *pcap;       /* --pcap: the embedded mock's traffic file */
 	bool stats_json;
 	bool quiet;             /* no progress bar */
 	bool verbose;           /* mock log lines on stderr */

@@ -10,13 +10,16 @@
  * JSON-like values, 12-byte keys, one header), one every 4 ms, each
  * answered 1-3 ms later,
  * until the file holds MB megabytes. Then runs, with output to /dev/null:
+ *   kafkit-pcap -r CAPTURE -q          (a line per request and response)
  *   kafkit-pcap -r CAPTURE --json -q
  *   kafkit-pcap -r CAPTURE --stats -q
  *   tshark -r CAPTURE -T fields -e frame.number -e kafka.api_key
  *          -e kafka.correlation_id -e kafka.topic_name -e kafka.partition_id
  *   tshark -r CAPTURE -T json -J kafka
  * and prints wall time, MB/s, records/s and peak RSS (wait4's ru_maxrss)
- * of each. Produce v7 because tshark 4.0 does not decode v9+.
+ * of each, and the like-for-like ratios: the one-line-per-frame text
+ * against `-T fields`, NDJSON with every field against `-T json`.
+ * Produce v7 because tshark 4.0 does not decode v9+.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,6 +215,7 @@ int main(int argc, char **argv)
 
 	char *tshark = "/usr/bin/tshark";
 	char *runs[][20] = {
+		{prog, "-r", path, "-q", NULL},
 		{prog, "-r", path, "--json", "-q", NULL},
 		{prog, "-r", path, "--stats", "-q", NULL},
 		{tshark, "-n", "-r", path, "-T", "fields", "-e", "frame.number", "-e",
@@ -219,23 +223,28 @@ int main(int argc, char **argv)
 		 "kafka.partition_id", NULL},
 		{tshark, "-n", "-r", path, "-T", "json", "-J", "kafka", NULL},
 	};
-	const char *names[] = {"kafkit-pcap --json", "kafkit-pcap --stats",
-			       "tshark -T fields", "tshark -T json -J kafka"};
-	double secs[4];
-	long rss[4];
+	const char *names[] = {"kafkit-pcap (text)", "kafkit-pcap --json",
+			       "kafkit-pcap --stats", "tshark -T fields",
+			       "tshark -T json -J kafka"};
+	enum { TEXT, JSON, STATS, FIELDS, TJSON, NRUNS };
+	double secs[NRUNS];
+	long rss[NRUNS];
 	printf("%-26s %9s %9s %12s %10s %6s\n", "run", "seconds", "MB/s", "records/s",
 	       "peakRSS MB", "exit");
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NRUNS; i++) {
 		int rc = measure(runs[i], &secs[i], &rss[i]);
 		printf("%-26s %9.2f %9.1f %12.0f %10.1f %6d\n", names[i], secs[i],
 		       (double)size / 1048576 / secs[i], (double)records / secs[i],
 		       (double)rss[i] / 1024, rc);
 		fflush(stdout);
 	}
-	printf("speed vs tshark -T fields: --json %.1fx, --stats %.1fx; vs -T json: --json "
-	       "%.1fx\n",
-	       secs[2] / secs[0], secs[2] / secs[1], secs[3] / secs[0]);
-	printf("memory vs tshark -T fields: --json %.2f, --stats %.2f\n",
-	       (double)rss[0] / (double)rss[2], (double)rss[1] / (double)rss[2]);
+	printf("like for like: text vs -T fields %.1fx, --json vs -T json %.1fx\n",
+	       secs[FIELDS] / secs[TEXT], secs[TJSON] / secs[JSON]);
+	printf("also: --stats vs -T fields %.1fx, --json vs -T fields %.1fx\n",
+	       secs[FIELDS] / secs[STATS], secs[FIELDS] / secs[JSON]);
+	printf("memory vs tshark: text %.3f, --json %.3f, --stats %.3f\n",
+	       (double)rss[TEXT] / (double)rss[FIELDS],
+	       (double)rss[JSON] / (double)rss[TJSON],
+	       (double)rss[STATS] / (double)rss[FIELDS]);
 	return 0;
 }

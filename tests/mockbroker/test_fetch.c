@@ -10,8 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "kafkit/codec.h"
 #include "mock_client.h"
+#include "partition_log.h"
 
 static km_cluster *C;
 static mc_client CL; /* to broker 1, which leads every topic here */
@@ -459,6 +461,102 @@ START_TEST(parked_client_goes_away)
 }
 END_TEST
 
+/* A v2 batch of n records with 120-byte values "<first+i>..." (sealed,
+ * malloc'd, *len bytes); n = 150 makes it larger than the 16 KiB from
+ * which Produce keeps batches in the request's input buffer. */
+static uint8_t *big_batch(int first, int n, size_t *len)
+{
+	kc_batch_config cfg;
+	kc_batch_config_default(&cfg);
+	kc_batch_builder bb;
+	ck_assert_int_eq(kc_batch_builder_init(&bb, &cfg), KC_OK);
+	for (int i = 0; i < n; i++) {
+		char v[120];
+		memset(v, 'a' + (first + i) % 26, sizeof v);
+		snprintf(v, sizeof v, "%d", first + i);
+		ck_assert_int_eq(kc_batch_append(&bb, 7, KC_BYTES_NULL,
+						 kc_bytes_of(v, sizeof v), NULL, 0),
+				 KC_OK);
+	}
+	const uint8_t *out;
+	ck_assert_int_eq(kc_batch_seal(&bb, &out, len), KC_OK);
+	uint8_t *b = malloc(*len);
+	memcpy(b, out, *len);
+	kc_batch_builder_free(&bb);
+	return b;
+}
+
+/* On the I/O thread: which batches of big/0 are kept in place (bit i for
+ * batch i), into *(unsigned *)arg. */
+static km_err kept_in_place(km_cluster *c, void *arg)
+{
+	km__topic *t = km__cluster_topic(c, "big", 3);
+	km__plog *l = &km__topic_partition(t, 0)->log;
+	unsigned *bits = arg;
+	*bits = 0;
+	for (size_t i = 0; i < l->count; i++)
+		*bits |= (km__plog_at(l, i)->seg->blk != NULL) << i;
+	return KM_OK;
+}
+
+/* Large batches are kept where they arrived (each its own segment), small
+ * ones copied: a Fetch answers one large batch at a time, byte for byte
+ * what was produced but for the offsets and epoch the log assigned, and
+ * the log still holds them after later requests reused the connection's
+ * input buffers. */
+START_TEST(large_batches_kept_in_place)
+{
+	ck_assert_int_eq(km_cluster_create_topic(C, "big", 1, NULL), KM_OK);
+	km_partition_info pi;
+	ck_assert_int_eq(km_cluster_partition_info(C, "big", 0, &pi), KM_OK);
+	if (pi.leader != 1)
+		ck_assert_int_eq(km_cluster_set_leader(C, "big", 0, 1), KM_OK);
+	size_t n0, n1, n2;
+	uint8_t *b0 = big_batch(0, 150, &n0);
+	uint8_t *b1 = mc_batch(2, KC_CODEC_NONE, 150, 2, 9, -1, -1, -1, &n1);
+	uint8_t *b2 = big_batch(152, 150, &n2);
+	ck_assert_uint_ge(n0, 16384);
+	int64_t base;
+	ck_assert_int_eq(mc_produce(&CL, 9, 1, "big", 0, b0, n0, &base), 0);
+	ck_assert_int_eq(base, 0);
+	ck_assert_int_eq(mc_produce(&CL, 9, 1, "big", 0, b1, n1, &base), 0);
+	ck_assert_int_eq(base, 150);
+	ck_assert_int_eq(mc_produce(&CL, 9, 1, "big", 0, b2, n2, &base), 0);
+	ck_assert_int_eq(base, 152);
+	const uint8_t *batches[3] = {b0, b1, b2};
+	size_t lens[3] = {n0, n1, n2};
+	int64_t offsets[3] = {0, 150, 152};
+	int counts[3] = {150, 2, 150};
+	for (int k = 0; k < 3; k++) {
+		fetch_args a;
+		fetch_args_init(&a, "big", offsets[k]);
+		kc_fetch_response resp;
+		const kc_fetch_response_partition_data *pd = fetch(11, &a, &resp);
+		ck_assert_int_eq(pd->error_code, 0);
+		ck_assert_int_eq(pd->high_watermark, 302);
+		blob_info bi = inspect(pd->records);
+		ck_assert_int_eq(bi.batches, 1);
+		ck_assert_int_eq(bi.records, counts[k]);
+		ck_assert_int_eq(bi.first, offsets[k]);
+		ck_assert_int_eq(pd->records.len, (int32_t)lens[k]);
+		/* baseOffset and partitionLeaderEpoch differ; from
+		 * batchLength on the bytes are the producer's, CRC included */
+		ck_assert_mem_eq(pd->records.ptr + 8, batches[k] + 8, 4);
+		ck_assert_mem_eq(pd->records.ptr + 16, batches[k] + 16,
+				 lens[k] - 16);
+	}
+	unsigned bits;
+	ck_assert_int_eq(km__cluster_call(C, kept_in_place, &bits), KM_OK);
+	ck_assert_uint_eq(bits, 5); /* the large ones */
+	char *dump = mc_dump(C, "big", 0);
+	ck_assert_ptr_nonnull(strstr(dump, "\n301:null=301"));
+	free(dump);
+	free(b0);
+	free(b1);
+	free(b2);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("mock_fetch");
@@ -474,6 +572,7 @@ static Suite *suite(void)
 	tcase_add_test(t, long_poll_wakes_on_data);
 	tcase_add_test(t, long_poll_times_out);
 	tcase_add_test(t, parked_client_goes_away);
+	tcase_add_test(t, large_batches_kept_in_place);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -320,6 +320,107 @@ START_TEST(walk_stops)
 }
 END_TEST
 
+/* v2 batches kept in place (in an input block) and copied ones
+ * interleave: offsets run on, the kept bytes are patched where they lie
+ * (LogAppendTime with a valid CRC), reads stop at every change of
+ * segment, and the block lives while the log or a response needs it. */
+START_TEST(in_place_batches)
+{
+	size_t na, nb;
+	uint8_t *a = mc_batch(2, KC_CODEC_NONE, 3, 3, 10, -1, -1, -1, &na);
+	uint8_t *b = mc_batch(2, KC_CODEC_NONE, 6, 3, 20, -1, -1, -1, &nb);
+	kn__block *blk = kn__block_new(16 + na + nb);
+	ck_assert_ptr_nonnull(blk);
+	uint8_t *pa = kn__block_data(blk) + 16, *pb = pa + na;
+	memcpy(pa, a, na);
+	memcpy(pb, b, nb);
+	km__append lat = V2;
+	lat.log_append_time = 12345;
+	km__plog l;
+	km__plog_init(&l, 0, 0);
+	int64_t base = -1;
+	add(&l, &V2, 2, KC_CODEC_NONE, 0, 3, 0, -1, -1, -1, 0);
+	ck_assert_int_eq(km__plog_append_in_place(&l, pa, na, &V2, blk, &base),
+			 KC_OK);
+	ck_assert_int_eq(base, 3);
+	ck_assert_int_eq(km__plog_append_in_place(&l, pb, nb, &lat, blk, &base),
+			 KC_OK);
+	ck_assert_int_eq(base, 6);
+	add(&l, &V2, 2, KC_CODEC_NONE, 9, 3, 30, -1, -1, -1, 9);
+	ck_assert_int_eq(l.end_offset, 12);
+	/* patched in place: baseOffset 3, partitionLeaderEpoch 7 */
+	ck_assert_ptr_eq(km__plog_at(&l, 1)->seg->data, pa);
+	ck_assert_int_eq(pa[7], 3);
+	ck_assert_int_eq(pa[15], 7);
+	ck_assert_int_eq(pb[7], 6);
+	seen s = {0};
+	ck_assert_int_eq(km__plog_walk(&l, collect, &s), KC_OK);
+	ck_assert_int_eq(s.n, 12);
+	for (int i = 0; i < 12; i++) {
+		char k[16];
+		snprintf(k, sizeof k, "k%d", i);
+		ck_assert_int_eq(s.offsets[i], i);
+		ck_assert_str_eq(s.keys[i], k);
+		ck_assert_int_eq(s.lat[i], i >= 6 && i < 9);
+		ck_assert_int_eq(s.ts[i], i >= 6 && i < 9 ? 12345
+					  : i < 3 ? i : i < 6 ? 10 + i - 3
+							      : 30 + i - 9);
+	}
+	km__span sp;
+	km__plog_read(&l, 0, 1 << 20, false, &sp);
+	ck_assert_uint_eq(sp.len, km__plog_at(&l, 0)->len);
+	km__plog_read(&l, 4, 1 << 20, false, &sp);
+	ck_assert_ptr_eq(sp.p, pa);
+	ck_assert_uint_eq(sp.len, na);
+	km__plog_read(&l, 8, 1 << 20, false, &sp);
+	ck_assert_ptr_eq(sp.p, pb);
+	km__plog_read(&l, 9, 1 << 20, false, &sp);
+	ck_assert_uint_eq(sp.len, km__plog_at(&l, 3)->len);
+
+	/* The caller's reference goes; a response still sending b keeps the
+	 * block past the log's end. */
+	km__plog_read(&l, 6, 1 << 20, false, &sp);
+	km__segment_ref(sp.seg);
+	kn__block_unref(blk);
+	km__plog_free(&l);
+	ck_assert_int_eq(pb[7], 6);
+	km__segment_unref(sp.seg);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* Retention releases kept blocks with their batches. */
+START_TEST(in_place_retention)
+{
+	size_t n;
+	uint8_t *a = mc_batch(2, KC_CODEC_NONE, 0, 3, 10, -1, -1, -1, &n);
+	th_alloc_fail_at(0);
+	km__plog l;
+	km__plog_init(&l, 0, 2);
+	for (int i = 0; i < 6; i++) {
+		kn__block *blk = kn__block_new(n);
+		ck_assert_ptr_nonnull(blk);
+		memcpy(kn__block_data(blk), a, n);
+		int64_t base;
+		ck_assert_int_eq(km__plog_append_in_place(
+					 &l, kn__block_data(blk), n, &V2, blk,
+					 &base),
+				 KC_OK);
+		ck_assert_int_eq(base, 3 * i);
+		kn__block_unref(blk);
+		ck_assert_uint_le(l.count, 2);
+	}
+	/* two batches: their blocks and segments, and the index */
+	ck_assert_int_eq(th_alloc_live(), 5);
+	ck_assert_int_eq(l.log_start, 12);
+	km__plog_free(&l);
+	ck_assert_int_eq(th_alloc_live(), 0);
+	th_alloc_reset();
+	free(a);
+}
+END_TEST
+
 /* Every allocation of append failing in turn leaves the log unchanged
  * and nothing leaked. */
 START_TEST(append_alloc_failures)
@@ -353,6 +454,46 @@ START_TEST(append_alloc_failures)
 }
 END_TEST
 
+/* A failed in-place append leaves the log, the bytes and the block's
+ * references as they were. */
+START_TEST(in_place_alloc_failures)
+{
+	size_t n;
+	uint8_t *a = mc_batch(2, KC_CODEC_NONE, 0, 3, 10, -1, -1, -1, &n);
+	for (unsigned long fail = 1; fail < 20; fail++) {
+		th_alloc_fail_at(0);
+		kn__block *blk = kn__block_new(n);
+		ck_assert_ptr_nonnull(blk);
+		memcpy(kn__block_data(blk), a, n);
+		km__plog l;
+		km__plog_init(&l, 0, 0);
+		add(&l, &V2, 2, KC_CODEC_NONE, 0, 1, 0, -1, -1, -1, 0);
+		/* the counters restart: what is live now is freed below */
+		long before = th_alloc_live();
+		th_alloc_fail_at(fail);
+		int64_t base;
+		kc_err e = km__plog_append_in_place(&l, kn__block_data(blk), n,
+						    &V2, blk, &base);
+		unsigned long used = th_alloc_count();
+		if (e != KC_OK) {
+			ck_assert_int_eq(e, KC_ERR_NOMEM);
+			ck_assert_uint_eq(l.count, 1);
+			ck_assert_int_eq(l.end_offset, 1);
+			ck_assert_mem_eq(kn__block_data(blk), a, n);
+		} else {
+			ck_assert_int_eq(base, 1);
+		}
+		kn__block_unref(blk);
+		km__plog_free(&l);
+		ck_assert_int_eq(th_alloc_live(), -before);
+		th_alloc_reset();
+		if (used < fail)
+			break;
+	}
+	free(a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("mock_partition_log");
@@ -368,6 +509,9 @@ static Suite *suite(void)
 	tcase_add_test(t, timestamp_lookups);
 	tcase_add_test(t, walk_stops);
 	tcase_add_test(t, append_alloc_failures);
+	tcase_add_test(t, in_place_batches);
+	tcase_add_test(t, in_place_retention);
+	tcase_add_test(t, in_place_alloc_failures);
 	suite_add_tcase(s, t);
 	return s;
 }

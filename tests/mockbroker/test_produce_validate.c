@@ -196,18 +196,13 @@ static bool iterator_accepts(const uint8_t *b, size_t n)
 	return ok;
 }
 
-/* Uncompressed v2 batches take the length-prefix walk: corrupt every bit
- * of the records region and fix the CRC, so that only the walk's checks
- * stand between the bytes and the log. It must accept exactly what the
- * full decoder accepts, and refuse with the full path's error. */
-START_TEST(uncompressed_walk_matches_decoder)
+/* Corrupt every bit of the records region of the uncompressed v2 batch b
+ * (n bytes, nrec records) and fix the CRC, so that only the walk's checks
+ * stand between the bytes and the log. Validation must accept exactly
+ * what the full decoder accepts, and refuse with the full path's error. */
+static void flip_every_bit(uint8_t *b, size_t n, int32_t nrec)
 {
-	size_t n;
-	uint8_t *b = v2_with_headers(&n);
 	km__produce_info info;
-	ck_assert_int_eq(check(b, n, 9, &info), 0);
-	ck_assert_int_eq(info.nrecords, 5);
-	ck_assert_int_eq(info.last_offset_delta, 4);
 	int accepted = 0, refused = 0;
 	for (size_t i = 61; i < n; i++) {
 		for (int bit = 0; bit < 8; bit++) {
@@ -229,7 +224,7 @@ START_TEST(uncompressed_walk_matches_decoder)
 					  e == KM__E_INVALID_RECORD);
 				refused++;
 			} else {
-				ck_assert_int_eq(info.nrecords, 5);
+				ck_assert_int_eq(info.nrecords, nrec);
 				accepted++;
 			}
 			memcpy(b + 17, keep, 4);
@@ -239,6 +234,68 @@ START_TEST(uncompressed_walk_matches_decoder)
 	/* value bytes flip harmlessly, lengths and deltas do not */
 	ck_assert_int_gt(accepted, 0);
 	ck_assert_int_gt(refused, 0);
+}
+
+/* Uncompressed v2 batches take the length-prefix walk: its unbounded
+ * form for the first records, its bounded form for those ending near the
+ * batch's end. */
+START_TEST(uncompressed_walk_matches_decoder)
+{
+	size_t n;
+	uint8_t *b = v2_with_headers(&n);
+	km__produce_info info;
+	ck_assert_int_eq(check(b, n, 9, &info), 0);
+	ck_assert_int_eq(info.nrecords, 5);
+	ck_assert_int_eq(info.last_offset_delta, 4);
+	flip_every_bit(b, n, 5);
+	free(b);
+}
+END_TEST
+
+/* An uncompressed v2 batch of 40 records whose fields take one to three
+ * varint bytes (values of 0 to 200 bytes, timestamps far apart, offset
+ * deltas past 63, null keys and values, headers), malloc'd, *n bytes. */
+static uint8_t *v2_varied(size_t *n)
+{
+	kc_batch_config cfg;
+	kc_batch_config_default(&cfg);
+	kc_batch_builder bb;
+	ck_assert_int_eq(kc_batch_builder_init(&bb, &cfg), KC_OK);
+	static uint8_t val[200];
+	memset(val, 'v', sizeof val);
+	kc_rec_header h[2] = {
+		{.key = kc_str_c("k"), .value = kc_bytes_of(val, 70)},
+		{.key = kc_str_c("n"), .value = KC_BYTES_NULL},
+	};
+	for (int i = 0; i < 40; i++)
+		ck_assert_int_eq(
+			kc_batch_append(&bb, 1000 + (int64_t)i * i * 1000003,
+					i % 7 == 3 ? KC_BYTES_NULL
+						   : kc_bytes_of(val, (size_t)i % 5),
+					i % 11 == 5 ? KC_BYTES_NULL
+						    : kc_bytes_of(val, (size_t)(i * 37) % 201),
+					h, (size_t)(i % 9 == 4 ? 2 : 0)),
+			KC_OK);
+	const uint8_t *out;
+	ck_assert_int_eq(kc_batch_seal(&bb, &out, n), KC_OK);
+	uint8_t *b = malloc(*n);
+	memcpy(b, out, *n);
+	kc_batch_builder_free(&bb);
+	return b;
+}
+
+/* A larger batch: most records are far enough from the batch's end for
+ * the unbounded walk, which must agree with the decoder just the same,
+ * and never read past the end (the input ends at a guard page). */
+START_TEST(unbounded_walk_matches_decoder)
+{
+	size_t n;
+	uint8_t *b = v2_varied(&n);
+	km__produce_info info;
+	ck_assert_int_eq(check(b, n, 9, &info), 0);
+	ck_assert_int_eq(info.nrecords, 40);
+	ck_assert_int_eq(info.last_offset_delta, 39);
+	flip_every_bit(b, n, 40);
 	free(b);
 }
 END_TEST
@@ -309,6 +366,7 @@ static Suite *suite(void)
 	tcase_add_test(t, empty_and_null);
 	tcase_add_test(t, short_entries_at_the_end);
 	tcase_add_test(t, uncompressed_walk_matches_decoder);
+	tcase_add_test(t, unbounded_walk_matches_decoder);
 	tcase_add_test(t, uncompressed_walk_header_rules);
 	suite_add_tcase(s, t);
 	return s;

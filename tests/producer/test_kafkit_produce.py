@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """kafkit-produce as a process, end to end.
 
-  test_kafkit_produce.py KAFKIT_PRODUCE KAFKIT_MOCK
+  test_kafkit_produce.py KAFKIT_PRODUCE KAFKIT_MOCK KAFKIT_PCAP
 
 - Embedded mock cluster, generated records, idempotence on (the default
   and explicit): every record delivered, the audit finds 0 lost, 0
@@ -16,6 +16,9 @@
   order per partition; generated records with lz4 and --stats-json.
 - Unreachable brokers: the records fail and the exit status is 1.
 - Bad arguments: one clear line on stderr naming the option, exit 2.
+- --pcap: the embedded cluster's and kafkit-mock's own traffic, recorded
+  to a file that kafkit-pcap decodes to exactly the records produced and
+  tshark reads as Kafka; with -b --pcap is refused (exit 2).
 Every run is bounded in time.
 """
 import base64
@@ -29,8 +32,9 @@ import sys
 import tempfile
 import unittest
 
-PRODUCE, MOCK = sys.argv[1:3]
-del sys.argv[1:3]
+PRODUCE, MOCK, PCAP = sys.argv[1:4]
+del sys.argv[1:4]
+TSHARK = "/usr/bin/tshark"
 
 
 def run(args, stdin=None, timeout=240):
@@ -207,6 +211,10 @@ class BadArguments(unittest.TestCase):
         (["-n", "5", "--fault", "swallow bogus=1"], "--fault 'swallow"),
         (["-n", "5", "stray"], "unexpected argument 'stray'"),
         (["-t"], "-t needs a value"),
+        (["-b", "127.0.0.1:9", "--pcap", "x.pcap"],
+         "--pcap records the embedded mock cluster's traffic; to capture "
+         "traffic to external brokers (-b) use tcpdump"),
+        (["-n", "5", "--pcap", ""], "--pcap: empty file name"),
     ]
 
     def test_cases(self):
@@ -303,6 +311,86 @@ class Standalone(unittest.TestCase):
         self.assertEqual(field(out, "failed"), field(out, "records sent"))
         self.assertIn("KP_ERR_UNKNOWN_TOPIC", out)
         self.assertIn("stopped sending: KP_ERR_UNKNOWN_TOPIC", err)
+
+
+def pcap_stats(path):
+    """kafkit-pcap --stats --json of a capture (any port: the mock's
+    ports are picked at random)."""
+    p = subprocess.run([PCAP, "--any-port", "--stats", "--json", "-r", path],
+                       capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("kafkit-pcap: %d %s" % (p.returncode,
+                                                     p.stderr.decode()))
+    return json.loads(p.stdout)
+
+
+class Pcap(unittest.TestCase):
+    """--pcap: the mock cluster records its own traffic."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.pcap = os.path.join(self.tmp.name, "run.pcap")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def assert_records(self, stats, n):
+        self.assertEqual(stats["undecoded"], 0, stats)
+        self.assertEqual(stats["requests"], stats["responses"], stats)
+        self.assertEqual(sum(c["records"] for c in stats["clients"]), n)
+        self.assertEqual(sum(p["records"] for p in stats["partitions"]), n)
+        for c in stats["connections"]:
+            self.assertRegex(c["name"],
+                             r"^#\d+ 127\.0\.0\.1:\d+ > 127\.0\.0\.1:\d+$")
+
+    def test_embedded(self):
+        rc, out, err = run(["-n", "2000", "-q", "--pcap", self.pcap])
+        self.assertEqual(rc, 0, out + err)
+        self.assertEqual(field(out, "delivered"), "2000")
+        stats = pcap_stats(self.pcap)
+        self.assert_records(stats, 2000)
+        # tshark reads the synthesized packets as Kafka on the brokers'
+        # ports, and sees the Produce requests
+        ports = sorted({c["name"].rsplit(":", 1)[1]
+                        for c in stats["connections"]})
+        args = [TSHARK, "-n", "-r", self.pcap]
+        for p in ports:
+            args += ["-d", "tcp.port==%s,kafka" % p]
+        t = subprocess.run(args + ["-Y", "kafka.request_key == 0",
+                                   "-T", "fields", "-e", "frame.number"],
+                           capture_output=True, timeout=120)
+        self.assertEqual(t.returncode, 0, t.stderr.decode())
+        produce = sum(c["produceRequests"] for c in stats["clients"])
+        self.assertGreater(produce, 0)
+        # a request over several segments counts in tshark once
+        self.assertEqual(len(t.stdout.split()), produce)
+
+    def test_unwritable(self):
+        bad = os.path.join(self.tmp.name, "no-such-dir", "run.pcap")
+        rc, out, err = run(["-n", "5", "-q", "--pcap", bad], timeout=60)
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("cannot open pcap file " + bad, err)
+
+    def test_kafkit_mock(self):
+        mock = subprocess.Popen(
+            [MOCK, "--brokers", "2", "--topic", "t1:2", "--pcap", self.pcap],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL)
+        try:
+            r, _, _ = select.select([mock.stdout], [], [], 10)
+            self.assertTrue(r, "kafkit-mock printed no bootstrap list")
+            bootstrap = mock.stdout.readline().decode().strip()
+            rc, out, err = run(["-b", bootstrap, "-t", "t1", "-n", "700",
+                                "-q"])
+            self.assertEqual(rc, 0, out + err)
+            mock.send_signal(signal.SIGTERM)
+            self.assertEqual(mock.wait(30), 0)
+        finally:
+            if mock.poll() is None:
+                mock.kill()
+                mock.wait()
+            mock.stdout.close()
+        self.assert_records(pcap_stats(self.pcap), 700)
 
 
 if __name__ == "__main__":

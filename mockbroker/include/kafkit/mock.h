@@ -125,6 +125,15 @@ typedef struct km_options {
 	/* Request log; NULL: none. */
 	km_request_fn request_fn;
 	void *request_opaque;
+	/* Record every request frame the brokers receive and every response
+	 * they send to this pcap file (created or truncated), as synthesized
+	 * Ethernet/IPv4/TCP connections 127.0.0.1:<client port> ->
+	 * 127.0.0.1:<broker port> with handshakes, sequence numbers and FINs,
+	 * so kafkit-pcap, tshark or Wireshark can read a run without capture
+	 * privileges. Packets reach the file every second and at destroy; a
+	 * write error (disk full) is logged once and stops the recording,
+	 * never the brokers. NULL (the default): no recording. */
+	const char *pcap_path;
 } km_options;
 
 /* Fill *o with the defaults above. Any thread. */
@@ -135,7 +144,8 @@ void km_options_init(km_options *o);
  * (strings and the ports array included).
  * Errors: KM_ERR_INVALID_ARG (out NULL, n_brokers < 1 or > 1024, a negative
  * default_partitions or replication_factor, max_message_bytes < 0),
- * KM_ERR_NOMEM, KM_ERR_IO (a port could not be bound; logged).
+ * KM_ERR_NOMEM, KM_ERR_IO (a port could not be bound, or pcap_path could
+ * not be opened; logged).
  * *out is untouched on error. Any thread. */
 km_err km_cluster_new(km_cluster **out, int n_brokers, const km_options *opts);
 
