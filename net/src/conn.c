@@ -34,13 +34,6 @@
 /* iovec entries per sendmsg. */
 #define IOV_BATCH 64
 
-/* The input buffer; shared with holders of kn__conn_take_input. */
-struct kn__block {
-	atomic_size_t refs;
-	size_t cap;
-	uint8_t data[];
-};
-
 typedef struct out_chunk {
 	const uint8_t *base;
 	size_t len;
@@ -100,40 +93,6 @@ static int can_read(const kn__conn *c)
 {
 	return !c->closed && !c->paused &&
 	       !(c->out_high_water && c->out_bytes > c->out_high_water);
-}
-
-/* ---- input blocks ------------------------------------------------------- */
-
-kn__block *kn__block_new(size_t cap)
-{
-	kn__block *b = kc__malloc(sizeof *b + cap);
-	if (!b)
-		return NULL;
-	atomic_init(&b->refs, 1);
-	b->cap = cap;
-	return b;
-}
-
-void kn__block_ref(kn__block *b)
-{
-	atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
-}
-
-void kn__block_unref(kn__block *b)
-{
-	if (b && atomic_fetch_sub_explicit(&b->refs, 1,
-					    memory_order_acq_rel) == 1)
-		kc__free(b);
-}
-
-uint8_t *kn__block_data(kn__block *b)
-{
-	return b->data;
-}
-
-size_t kn__block_size(const kn__block *b)
-{
-	return b->cap;
 }
 
 static void in_set(kn__conn *c, kn__block *b)

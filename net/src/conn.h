@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "block.h"
 #include "loop.h"
 
 typedef struct kn__conn kn__conn;
@@ -39,7 +40,6 @@ typedef struct kn__conn kn__conn;
 /* A reference-counted block of input bytes, handed out by
  * kn__conn_take_input so that a frame can outlive its on_frame call
  * without a copy. */
-typedef struct kn__block kn__block;
 
 /* Kafka's default socket.request.max.bytes (100 MiB). */
 #define KN__DEFAULT_MAX_FRAME ((size_t)104857600)
@@ -127,23 +127,6 @@ void kn__conn_resume(kn__conn *c);
  * next frame) are copied. Thread: the loop thread. */
 kn__block *kn__conn_take_input(kn__conn *c, const uint8_t *frame,
 			       size_t max_size);
-
-/* A block of cap bytes with one reference, for holders that make their
- * own (tests). Returns NULL when out of memory. Any thread. */
-kn__block *kn__block_new(size_t cap);
-
-/* The block's bytes. */
-uint8_t *kn__block_data(kn__block *b);
-
-/* Another reference to b. Any thread, with a reference already held. */
-void kn__block_ref(kn__block *b);
-
-/* Drop a reference; the last one frees the block. NULL is ignored. Any
- * thread (the count is atomic). */
-void kn__block_unref(kn__block *b);
-
-/* Bytes the block holds (its capacity, for memory accounting). */
-size_t kn__block_size(const kn__block *b);
 
 /* Whether kn__conn_pause is in effect. Thread: the loop thread. */
 int kn__conn_paused(const kn__conn *c);

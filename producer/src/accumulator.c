@@ -310,6 +310,7 @@ static kp_err tp_get(kp__acc *a, kp__topic *t, int32_t partition,
 		tp->partition = partition;
 		pthread_mutex_init(&tp->lock, NULL);
 		tp->leader = -1;
+		tp->acked_sequence = -1;
 		tp->leader_epoch = -1;
 		atomic_init(&tp->next_all, NULL);
 		t->tps[partition] = tp;

@@ -52,6 +52,8 @@ typedef struct kp__tp {
 	int muted;                /* drain skips it (ordering guards) */
 	int in_flight;            /* batches sent and not yet answered */
 	int32_t next_sequence;    /* idempotence: next base sequence */
+	int32_t acked_sequence;   /* idempotence: last sequence acknowledged
+	                             under the current epoch, -1 none */
 	uint64_t stat_records, stat_batches, stat_bytes, stat_retries,
 		stat_errors;          /* totals, for kp_stats_json */
 	void *sender_ud;          /* free for the sender's own use */

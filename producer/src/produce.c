@@ -40,10 +40,30 @@ typedef struct produce_ctx {
 	int32_t ntopics;
 } produce_ctx;
 
+/* Last sequence of b, or -1 when b carries none under the current
+ * producer id and epoch. */
+static int64_t last_sequence(const kp_producer *p, const kp__batch *b)
+{
+	if (!p->conf.enable_idempotence || b->base_sequence < 0 ||
+	    b->producer_id != p->producer_id ||
+	    b->producer_epoch != p->producer_epoch)
+		return -1;
+	return (int64_t)b->base_sequence + (int64_t)kp__batch_count(b) - 1;
+}
+
+static void note_acked(kp_producer *p, kp__batch *b)
+{
+	int64_t last = last_sequence(p, b);
+	if (last > b->tp->acked_sequence && last <= INT32_MAX)
+		b->tp->acked_sequence = (int32_t)last;
+}
+
 void kp__fail_list(kp_producer *p, kp__batch *list, kp_err err)
 {
 	while (list) {
 		kp__batch *next = list->next;
+		if (last_sequence(p, list) >= 0)
+			p->epoch_bump = 1; /* see fail_batch */
 		list->tp->stat_errors++;
 		p->stat_errors++;
 		kp__report_batch(p, list, err, list->last_kafka_err, -1, -1);
@@ -55,6 +75,7 @@ static void reset_sequence(kp__tp *tp, void *arg)
 {
 	(void)arg;
 	tp->next_sequence = 0;
+	tp->acked_sequence = -1;
 }
 
 void kp__sender_reset_sequences(kp_producer *p)
@@ -70,6 +91,11 @@ static int guarantees_order(const kp_producer *p)
 static void fail_batch(kp_producer *p, kp__batch *b, kp_err err,
 		       int16_t code)
 {
+	/* A sequence given up leaves a hole the broker would wait for
+	 * forever: restart the sequences under a bumped epoch, as the Java
+	 * client does for a failed idempotent batch. */
+	if (last_sequence(p, b) >= 0)
+		p->epoch_bump = 1;
 	b->tp->stat_errors++;
 	p->stat_errors++;
 	kp__report_batch(p, b, err, code, -1, -1);
@@ -100,9 +126,34 @@ static int retry_or_fail(kp_producer *p, kp__batch *b, int16_t code)
 		fail_batch(p, b, KP_ERR_FATAL, code);
 		return 0;
 	}
-	int lost_state = idem && (code == KP__E_OUT_OF_ORDER_SEQUENCE_NUMBER ||
-				  code == KP__E_UNKNOWN_PRODUCER_ID);
-	if (!kc_kafka_err_retriable(code) && !lost_state) {
+	int64_t last = last_sequence(p, b);
+	if (code == KP__E_OUT_OF_ORDER_SEQUENCE_NUMBER && last >= 0 &&
+	    last <= b->tp->acked_sequence) {
+		/* The broker acknowledged a later sequence of this epoch, and
+		 * it appends only in sequence: this batch was written before
+		 * (its answer was lost) and has left the broker's five-batch
+		 * memory. Success, offsets unknown, as the Java client
+		 * resolves such a sequence. */
+		b->tp->stat_records += kp__batch_count(b);
+		b->tp->stat_batches++;
+		p->stat_records += kp__batch_count(b);
+		p->stat_batches++;
+		kp__report_batch(p, b, KP_OK, 0, -1, -1);
+		return 0;
+	}
+	/* The broker lost track of us only when the refused batch is the
+	 * next one it should take; a later one waits for the earlier
+	 * batches' retries instead of restarting the sequences. */
+	int lost_state =
+		idem && (code == KP__E_UNKNOWN_PRODUCER_ID ||
+			 (code == KP__E_OUT_OF_ORDER_SEQUENCE_NUMBER &&
+			  (last < 0 ||
+			   b->base_sequence == b->tp->acked_sequence + 1)));
+	/* Out of order behind a batch still to be retried, or after a
+	 * sequence given up (the epoch bump restamps it): send it again. */
+	int out_of_order = idem && (code == KP__E_OUT_OF_ORDER_SEQUENCE_NUMBER ||
+				    code == KP__E_UNKNOWN_PRODUCER_ID);
+	if (!kc_kafka_err_retriable(code) && !out_of_order) {
 		fail_batch(p, b, KP_ERR_BROKER, code);
 		return 0;
 	}
@@ -229,6 +280,7 @@ static void on_produce_response(kp__broker *br, kp_err err, int16_t api_key,
 			b->tp->stat_bytes += b->wire_len;
 			p->stat_records += kp__batch_count(b);
 			p->stat_batches++;
+			note_acked(p, b);
 			kp__report_batch(p, b, KP_OK, 0, pr->base_offset,
 					 pr->log_append_time_ms);
 			continue;
