@@ -135,27 +135,77 @@ static kc_err copy_to(const uint8_t *src, size_t n, kc_writer *w)
 	return KC_OK;
 }
 
-kc_err kc_compress_to(int codec, int level, unsigned flags, const void *src,
-		      size_t n, kc_writer *out)
+/* The state the codec keeps in a compressor, or NULL for codecs that
+ * keep none (none, snappy). */
+static kc_err compressor_for(kc_compressor **cc, int codec, kc_compressor **c)
+{
+	*c = NULL;
+	if (!cc || (codec != KC_CODEC_GZIP && codec != KC_CODEC_LZ4 &&
+		    codec != KC_CODEC_ZSTD))
+		return KC_OK;
+	KC__TRY(kc__compressor_get(cc));
+	*c = *cc;
+	return KC_OK;
+}
+
+kc_err kc__compressor_get(kc_compressor **cc)
+{
+	if (*cc)
+		return KC_OK;
+	kc_compressor *n = kc__malloc(sizeof *n);
+	if (!n)
+		return KC_ERR_NOMEM;
+	*n = (kc_compressor){0};
+	kc_writer_init(&n->scratch);
+	*cc = n;
+	return KC_OK;
+}
+
+kc_err kc_compress_with(kc_compressor **cc, int codec, int level,
+			unsigned flags, const void *src, size_t n,
+			kc_writer *out)
 {
 	if (!out || (!src && n))
 		return KC_ERR_INVALID_ARG;
 	if (out->err != KC_OK)
 		return out->err;
+	kc_compressor *c;
+	KC__TRY(compressor_for(cc, codec, &c));
 	switch (codec) {
 	case KC_CODEC_NONE:
 		return copy_to(src, n, out);
 	case KC_CODEC_GZIP:
-		return kc__gzip_compress(level, src, n, out);
+		return kc__gzip_compress(c ? &c->gzip : NULL,
+					 c ? &c->gzip_level : NULL, level, src,
+					 n, out);
 	case KC_CODEC_SNAPPY:
 		return kc__snappy_compress(flags, src, n, out);
 	case KC_CODEC_LZ4:
-		return kc__lz4_compress(level, flags, src, n, out);
+		return kc__lz4_compress(c ? &c->lz4 : NULL, level, flags, src,
+					n, out);
 	case KC_CODEC_ZSTD:
-		return kc__zstd_compress(level, src, n, out);
+		return kc__zstd_compress(c ? &c->zstd : NULL, level, src, n,
+					 out);
 	default:
 		return KC_ERR_UNSUPPORTED_CODEC;
 	}
+}
+
+void kc_compressor_free(kc_compressor *cc)
+{
+	if (!cc)
+		return;
+	kc__gzip_ctx_free(cc->gzip);
+	kc__lz4_ctx_free(cc->lz4);
+	kc__zstd_ctx_free(cc->zstd);
+	kc_writer_free(&cc->scratch);
+	kc__free(cc);
+}
+
+kc_err kc_compress_to(int codec, int level, unsigned flags, const void *src,
+		      size_t n, kc_writer *out)
+{
+	return kc_compress_with(NULL, codec, level, flags, src, n, out);
 }
 
 kc_err kc_compress(int codec, int level, unsigned flags, const void *src,

@@ -59,28 +59,58 @@ uint8_t *kc__shrink(uint8_t *buf, size_t len, size_t cap);
 void *kc__lib_alloc(void *opaque, size_t n);
 void kc__lib_free(void *opaque, void *p);
 
-/* Codec entry points behind kc_compress_to()/kc_decompress_to().
+/* Reusable compression state (kafkit/compress.h): each codec's library
+ * context, created by the codec's compressor on its first use and kept,
+ * so a stream of batches sets a context up once instead of per batch.
+ * A NULL member is simply not created yet. */
+struct kc_compressor {
+	void *gzip; /* z_stream, deflateInit2()ed at gzip_level */
+	int gzip_level;
+	void *lz4;  /* LZ4F_cctx */
+	void *zstd; /* ZSTD_CCtx */
+	/* Compressed output kept across calls by kc_batch_seal_with(),
+	 * which lends it to the builder being sealed in place of the
+	 * builder's own (see record_batch.c). */
+	kc_writer scratch;
+};
+
+/* The compressor in *cc, created (empty, every context NULL) when *cc is
+ * NULL. Returns KC_OK or KC_ERR_NOMEM (*cc then still NULL). Thread: the
+ * compressor's owner. */
+kc_err kc__compressor_get(kc_compressor **cc);
+
+/* Codec entry points behind kc_compress_with()/kc_decompress_to().
  * Arguments are already checked (pointers non-NULL, src non-NULL when
  * n > 0); each validates its own level range (KC_ERR_INVALID_ARG) and
  * returns the error codes documented in kafkit/compress.h. Compressors
- * append to w (nothing on error); decompressors start ob themselves with
- * kc__outbuf_start() and leave the output in it. */
-kc_err kc__gzip_compress(int level, const uint8_t *src, size_t n,
-			 kc_writer *w);
+ * append to w (nothing on error); `ctx` is NULL (a context set up and
+ * torn down for this call) or the caller's slot for the codec's context:
+ * used when set, else created and left there (left NULL when creating it
+ * fails, so a later call tries again); the output is the same bytes
+ * either way. Decompressors start ob themselves with kc__outbuf_start()
+ * and leave the output in it. */
+kc_err kc__gzip_compress(void **ctx, int *ctx_level, int level,
+			 const uint8_t *src, size_t n, kc_writer *w);
 kc_err kc__gzip_decompress(const uint8_t *src, size_t n, kc__outbuf *ob);
 
 kc_err kc__snappy_compress(unsigned flags, const uint8_t *src, size_t n,
 			   kc_writer *w);
 kc_err kc__snappy_decompress(const uint8_t *src, size_t n, kc__outbuf *ob);
 
-kc_err kc__lz4_compress(int level, unsigned flags, const uint8_t *src,
-			size_t n, kc_writer *w);
+kc_err kc__lz4_compress(void **ctx, int level, unsigned flags,
+			const uint8_t *src, size_t n, kc_writer *w);
 kc_err kc__lz4_decompress(unsigned flags, const uint8_t *src, size_t n,
 			  kc__outbuf *ob);
 
-kc_err kc__zstd_compress(int level, const uint8_t *src, size_t n,
-			 kc_writer *w);
+kc_err kc__zstd_compress(void **ctx, int level, const uint8_t *src,
+			 size_t n, kc_writer *w);
 kc_err kc__zstd_decompress(const uint8_t *src, size_t n, kc__outbuf *ob);
+
+/* Release a context the compressor above left in its slot (NULL: no-op).
+ * Any thread; the context is the caller's. */
+void kc__gzip_ctx_free(void *ctx);
+void kc__lz4_ctx_free(void *ctx);
+void kc__zstd_ctx_free(void *ctx);
 
 /* First output allocation for a decoder with no better idea of the
  * output size: a few times the input, as record data usually compresses

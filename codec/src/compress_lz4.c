@@ -78,8 +78,8 @@ static kc_err lz4_err(size_t r, kc_err otherwise)
 		       : otherwise;
 }
 
-kc_err kc__lz4_compress(int level, unsigned flags, const uint8_t *src,
-			size_t n, kc_writer *w)
+kc_err kc__lz4_compress(void **ctx, int level, unsigned flags,
+			const uint8_t *src, size_t n, kc_writer *w)
 {
 	LZ4F_preferences_t prefs;
 	memset(&prefs, 0, sizeof prefs);
@@ -98,13 +98,22 @@ kc_err kc__lz4_compress(int level, unsigned flags, const uint8_t *src,
 	uint8_t *buf = kc__w_room(w, cap);
 	if (!buf)
 		return KC_ERR_NOMEM;
-	LZ4F_cctx *cctx = LZ4F_createCompressionContext_advanced(lz4_mem,
-								  LZ4F_VERSION);
-	if (!cctx)
-		return KC_ERR_NOMEM;
+	/* A reused context keeps its working state (sized by the level) and
+	 * LZ4F_compressFrame_usingCDict() starts every frame afresh from
+	 * the preferences, so the frame is the same bytes either way. */
+	LZ4F_cctx *cctx = ctx ? *ctx : NULL;
+	if (!cctx) {
+		cctx = LZ4F_createCompressionContext_advanced(lz4_mem,
+							      LZ4F_VERSION);
+		if (!cctx)
+			return KC_ERR_NOMEM;
+		if (ctx)
+			*ctx = cctx;
+	}
 	size_t len = LZ4F_compressFrame_usingCDict(cctx, buf, cap, src, n,
 						   NULL, &prefs);
-	LZ4F_freeCompressionContext(cctx);
+	if (!ctx)
+		LZ4F_freeCompressionContext(cctx);
 	if (LZ4F_isError(len))
 		return lz4_err(len, KC_ERR_COMPRESS);
 	/* HC: xxh32 from the magic (offset 0) for the magic-0 quirk; the
@@ -113,6 +122,11 @@ kc_err kc__lz4_compress(int level, unsigned flags, const uint8_t *src,
 		buf[6] = header_checksum(buf, 6);
 	w->len += len;
 	return KC_OK;
+}
+
+void kc__lz4_ctx_free(void *ctx)
+{
+	LZ4F_freeCompressionContext(ctx);
 }
 
 /* Size of the frame header at p, or 0 when p does not hold a whole

@@ -43,8 +43,8 @@ static kc_err zstd_err(size_t r, kc_err otherwise)
 	}
 }
 
-kc_err kc__zstd_compress(int level, const uint8_t *src, size_t n,
-			 kc_writer *w)
+kc_err kc__zstd_compress(void **ctx, int level, const uint8_t *src,
+			 size_t n, kc_writer *w)
 {
 	if (level == KC_LEVEL_DEFAULT)
 		level = ZSTD_CLEVEL_DEFAULT;
@@ -57,17 +57,33 @@ kc_err kc__zstd_compress(int level, const uint8_t *src, size_t n,
 	uint8_t *buf = kc__w_room(w, cap);
 	if (!buf)
 		return KC_ERR_NOMEM;
-	ZSTD_CCtx *cctx = ZSTD_createCCtx_advanced(zstd_mem);
-	if (!cctx)
-		return KC_ERR_NOMEM;
+	ZSTD_CCtx *cctx = ctx ? *ctx : NULL;
+	if (cctx) {
+		/* Back to a fresh context's parameters, whatever the last
+		 * call (or its failure) left: the frame is then the same
+		 * bytes a new context writes. */
+		ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+	} else {
+		cctx = ZSTD_createCCtx_advanced(zstd_mem);
+		if (!cctx)
+			return KC_ERR_NOMEM;
+		if (ctx)
+			*ctx = cctx;
+	}
 	size_t r = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
 	if (!ZSTD_isError(r))
 		r = ZSTD_compress2(cctx, buf, cap, src, n);
-	ZSTD_freeCCtx(cctx);
+	if (!ctx)
+		ZSTD_freeCCtx(cctx);
 	if (ZSTD_isError(r))
 		return zstd_err(r, KC_ERR_COMPRESS);
 	w->len += r;
 	return KC_OK;
+}
+
+void kc__zstd_ctx_free(void *ctx)
+{
+	ZSTD_freeCCtx(ctx);
 }
 
 static kc_err zstd_decode(ZSTD_DCtx *dctx, const uint8_t *src, size_t n,

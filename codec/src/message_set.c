@@ -85,7 +85,8 @@ kc_err kc__msgset_seal(kc_batch_builder *b)
 	/* Compressed into b->z, which keeps its size across batches. */
 	kc_writer *z = &b->z;
 	kc_writer_reset(z);
-	KC__TRY(kc_compress_to(c->codec, c->level, flags, w->buf, w->len, z));
+	KC__TRY(kc_compress_with(&b->cc, c->codec, c->level, flags, w->buf,
+				 w->len, z));
 	if (z->len > (size_t)INT32_MAX - 64)
 		return KC_ERR_TOO_LARGE;
 	kc_legacy_message wrap = {

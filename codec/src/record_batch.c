@@ -8,6 +8,7 @@
  * Legacy message sets (magic 0/1) are in message_set.c.
  */
 #include "buf_int.h"
+#include "compress_int.h"
 #include "kafkit/crc.h"
 #include "kafkit/messages.h"
 #include "records_int.h"
@@ -191,8 +192,8 @@ static kc_err v2_compress(kc_batch_builder *b)
 	kc_writer *w = &b->w, *z = &b->z;
 	size_t raw = w->len - KC_BATCH_V2_HEADER_SIZE;
 	kc_writer_reset(z);
-	KC__TRY(kc_compress_to(b->cfg.codec, b->cfg.level, 0,
-			       w->buf + KC_BATCH_V2_HEADER_SIZE, raw, z));
+	KC__TRY(kc_compress_with(&b->cc, b->cfg.codec, b->cfg.level, 0,
+				 w->buf + KC_BATCH_V2_HEADER_SIZE, raw, z));
 	size_t n = z->len;
 	if (n > (size_t)INT32_MAX - 49)
 		return KC_ERR_TOO_LARGE;
@@ -266,6 +267,28 @@ kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len)
 	return KC_OK;
 }
 
+kc_err kc_batch_seal_with(kc_batch_builder *b, kc_compressor **cc,
+			  const uint8_t **out, size_t *len)
+{
+	if (b->is_sealed || b->cfg.codec == KC_CODEC_NONE)
+		return kc_batch_seal(b, out, len);
+	/* Both record formats compress with b->cc into b->z, which holds
+	 * nothing once the seal copied the result into b->w: lend the
+	 * builder the caller's contexts and scratch output for the seal, so
+	 * that many pooled builders keep neither. */
+	KC__TRY(kc__compressor_get(cc));
+	kc_compressor *own = b->cc;
+	kc_writer own_z = b->z;
+	b->cc = *cc;
+	b->z = (*cc)->scratch;
+	kc_err e = kc_batch_seal(b, out, len);
+	(*cc)->scratch = b->z;
+	*cc = b->cc;
+	b->z = own_z;
+	b->cc = own;
+	return e;
+}
+
 kc_err kc_batch_restamp(kc_batch_builder *b, int64_t producer_id,
 			int16_t producer_epoch, int32_t base_sequence)
 {
@@ -300,5 +323,7 @@ void kc_batch_builder_free(kc_batch_builder *b)
 	kc__free(b->hdrs);
 	b->hdrs = NULL;
 	b->hdrs_cap = 0;
+	kc_compressor_free(b->cc);
+	b->cc = NULL;
 	kc_batch_builder_reset(b);
 }

@@ -1,13 +1,14 @@
 /*
  * The record accumulator, in the manner of the Java client's
- * RecordAccumulator: per-partition queues of batches encoded in place,
- * buffer.memory accounting with blocking appends, linger / batch.size
- * readiness and a round-robin drain per leader.
+ * RecordAccumulator, application side: the topic table, per-partition
+ * queues of batches encoded in place, buffer.memory accounting with
+ * blocking appends, and the batch pool. The sender side (readiness, the
+ * round-robin drain per leader, expiry, split) is accumulator_drain.c.
  *
  * Lock order: topic -> table (linking a new tp), topic -> partition ->
  * pool. The memory lock is never held with another one.
  */
-#include "accumulator.h"
+#include "accumulator_int.h"
 
 #include <string.h>
 #include <time.h>
@@ -17,15 +18,12 @@
 
 /* Header arrays up to this size are converted on the stack. */
 #define STACK_HEADERS 16
-/* Per-node drain cursors, by node id modulo this; nodes that share a slot
- * just share a starting point. */
-#define DRAIN_SLOTS 64
 /* Pooled builders keep their buffers up to this many times batch.size (a
  * lone huge record's buffer is given back). */
 #define POOL_KEEP_FACTOR 2
 #define POOL_KEEP_MIN 16384
 
-typedef struct kp__topic {
+struct kp__topic {
 	struct kp__topic *next; /* hash chain */
 	uint32_t hash;
 	size_t name_len;
@@ -36,44 +34,6 @@ typedef struct kp__topic {
 	kp__tp **tps;           /* by partition; NULL where none yet */
 	int32_t ntps;
 	char name[];
-} kp__topic;
-
-struct kp__acc {
-	kp__acc_conf conf;
-	kc_batch_config bcfg;   /* codec and level; magic set per batch */
-	/* Empty builders, one per magic, only read (kc_batch_record_size) to
-	 * size a record alone; probe_err: their init's error, if any. */
-	kc_batch_builder probe[3];
-	kc_err probe_err[3];
-	size_t pool_keep;       /* builder bytes a pooled batch may keep */
-
-	pthread_mutex_t table_lock;
-	kp__topic **buckets;
-	size_t nbuckets, ntopics;
-	uint64_t topics_made;   /* seeds each topic's rng differently */
-	_Atomic(kp__tp *) all_head;
-	kp__tp *all_tail;       /* table_lock */
-
-	pthread_mutex_t mem_lock;
-	size_t mem_used;
-	/* Appends waiting for memory, served first come first served as
-	 * Java's BufferPool does, so a large record is not starved by a
-	 * stream of small ones. */
-	struct mem_waiter *wait_head, *wait_tail;
-	pthread_condattr_t wait_attr; /* CLOCK_MONOTONIC, as kn__now_ms() */
-
-	pthread_mutex_t pool_lock;
-	kp__batch *pool;
-
-	atomic_int closed;
-	atomic_int flushing;
-
-	/* Sender thread only. */
-	uint64_t drains;
-	struct {
-		int32_t node;
-		kp__tp *start;
-	} cursor[DRAIN_SLOTS];
 };
 
 /* ---- buffer.memory ------------------------------------------------------ */
@@ -161,7 +121,7 @@ static kp_err mem_reserve(kp__acc *a, size_t n, int64_t deadline)
 /* Turn a charge of `from` bytes into one of `to` bytes (to 0: release),
  * never waiting: giving back wakes the first waiting append, and taking
  * more (the batches of a split) may briefly pass buffer.memory. */
-static void mem_adjust(kp__acc *a, size_t from, size_t to)
+void kp__acc_mem_adjust(kp__acc *a, size_t from, size_t to)
 {
 	if (from == to)
 		return;
@@ -189,7 +149,7 @@ size_t kp__acc_memory_total(const kp__acc *a)
 
 /* A batch opened for tp with the given magic. Returns KP_OK,
  * KP_ERR_NOMEM, KP_ERR_UNSUPPORTED, KP_ERR_INVALID_ARG. */
-static kp_err pool_get(kp__acc *a, kp__tp *tp, int magic, kp__batch **out)
+kp_err kp__acc_pool_get(kp__acc *a, kp__tp *tp, int magic, kp__batch **out)
 {
 	pthread_mutex_lock(&a->pool_lock);
 	kp__batch *b = a->pool;
@@ -210,7 +170,7 @@ static kp_err pool_get(kp__acc *a, kp__tp *tp, int magic, kp__batch **out)
 	return KP_OK;
 }
 
-static void pool_put(kp__acc *a, kp__batch *b)
+void kp__acc_pool_put(kp__acc *a, kp__batch *b)
 {
 	if (kc_batch_bytes(&b->b) > a->pool_keep) {
 		kc_batch_builder_free(&b->b);
@@ -353,6 +313,7 @@ kp_err kp__acc_new(kp__acc **out, const kp__acc_conf *conf)
 		return KP_ERR_NOMEM;
 	}
 	memset(a->buckets, 0, a->nbuckets * sizeof *a->buckets);
+	a->expire_at = INT64_MIN;
 	a->conf = *conf;
 	kc_batch_config_default(&a->bcfg);
 	a->bcfg.codec = conf->codec;
@@ -412,6 +373,7 @@ void kp__acc_destroy(kp__acc *a)
 		bn = b->next;
 		kp__batch_free(b);
 	}
+	kc_compressor_free(a->cc);
 	pthread_mutex_destroy(&a->table_lock);
 	pthread_mutex_destroy(&a->mem_lock);
 	pthread_mutex_destroy(&a->pool_lock);
@@ -473,13 +435,13 @@ static kp_err append_locked(kp__acc *a, kp__tp *tp, const kp__append *r,
 			goto appended;
 		}
 	}
-	kp_err e = pool_get(a, tp, r->magic, &b);
+	kp_err e = kp__acc_pool_get(a, tp, r->magic, &b);
 	if (e != KP_OK)
 		return e;
 	e = kp__batch_append(b, &m, r->timestamp, r->key, r->value, hdrs,
 			     r->nheaders);
 	if (e != KP_OK) {
-		pool_put(a, b);
+		kp__acc_pool_put(a, b);
 		return e;
 	}
 	b->created_ms = (int64_t)kn__now_ms();
@@ -565,7 +527,7 @@ static kp_err append_charged(kp__acc *a, const kp__append *r,
 		pthread_mutex_unlock(&t->lock);
 	}
 	if (e == KP_OK) {
-		mem_adjust(a, *charge, added);
+		kp__acc_mem_adjust(a, *charge, added);
 		*charge = added;
 	}
 	return e;
@@ -594,7 +556,7 @@ static kp_err append_sized(kp__acc *a, const kp__append *r,
 	size_t charge = alone;
 	e = append_charged(a, r, hdrs, &charge, res);
 	if (e != KP_OK)
-		mem_adjust(a, charge, 0);
+		kp__acc_mem_adjust(a, charge, 0);
 	return e;
 }
 
@@ -638,337 +600,4 @@ kp_err kp__acc_append(kp__acc *a, const kp__append *r, int64_t block_until_ms,
 	if (hdrs != stack)
 		kc__free(hdrs);
 	return e;
-}
-
-/* ---- sender side -------------------------------------------------------- */
-
-/* Earliest time b, the head of its queue, is ready. Precondition: its
- * tp's lock held. */
-static int64_t ready_at(const kp__acc *a, const kp__batch *b, int force)
-{
-	int64_t t;
-	if (force || b->sealed || b->frozen || b->next ||
-	    kc_batch_bytes(&b->b) >= (size_t)a->conf.batch_size)
-		t = INT64_MIN;
-	else if (b->created_ms > INT64_MAX - a->conf.linger_ms)
-		t = INT64_MAX;
-	else
-		t = b->created_ms + a->conf.linger_ms;
-	return b->retry_at_ms > t ? b->retry_at_ms : t;
-}
-
-static int forced(kp__acc *a)
-{
-	return atomic_load(&a->flushing) > 0 || atomic_load(&a->closed);
-}
-
-int64_t kp__acc_next_ready(kp__acc *a, int64_t now)
-{
-	int force = forced(a);
-	int64_t best = INT64_MAX;
-	for (kp__tp *tp = atomic_load(&a->all_head); tp;
-	     tp = atomic_load(&tp->next_all)) {
-		if (tp->leader < 0 || tp->muted)
-			continue;
-		pthread_mutex_lock(&tp->lock);
-		if (tp->head) {
-			int64_t t = ready_at(a, tp->head, force);
-			if (t < best)
-				best = t;
-		}
-		pthread_mutex_unlock(&tp->lock);
-		if (best <= now)
-			return now;
-	}
-	return best;
-}
-
-/* Queue bookkeeping. Precondition: tp->lock held. */
-static void queue_add(kp__tp *tp, const kp__batch *b)
-{
-	tp->queued_batches++;
-	tp->queued_records += b->nrecs;
-	tp->queued_bytes += kc_batch_bytes(&b->b);
-}
-
-static void queue_sub(kp__tp *tp, const kp__batch *b)
-{
-	tp->queued_batches--;
-	tp->queued_records -= b->nrecs;
-	tp->queued_bytes -= kc_batch_bytes(&b->b);
-}
-
-static void push_front(kp__tp *tp, kp__batch *b)
-{
-	pthread_mutex_lock(&tp->lock);
-	b->next = tp->head;
-	tp->head = b;
-	if (!tp->tail)
-		tp->tail = b;
-	queue_add(tp, b);
-	pthread_mutex_unlock(&tp->lock);
-}
-
-static kp__batch **list_end(kp__batch **list)
-{
-	while (*list)
-		list = &(*list)->next;
-	return list;
-}
-
-/* Take the head of tp for a drain if it is ready and fits, sealed, or
- * NULL. *stop is set when it did not fit. */
-static kp__batch *drain_one(kp__acc *a, kp__tp *tp, int64_t now, int force,
-			    size_t room, int first, int *stop)
-{
-	pthread_mutex_lock(&tp->lock);
-	kp__batch *b = tp->head;
-	if (!b || ready_at(a, b, force) > now) {
-		pthread_mutex_unlock(&tp->lock);
-		return NULL;
-	}
-	size_t est = b->sealed ? b->wire_len : kc_batch_bytes(&b->b);
-	if (!first && est > room) {
-		pthread_mutex_unlock(&tp->lock);
-		*stop = 1;
-		return NULL;
-	}
-	tp->head = b->next;
-	if (!tp->head)
-		tp->tail = NULL;
-	queue_sub(tp, b);
-	b->next = NULL;
-	pthread_mutex_unlock(&tp->lock);
-	/* Compression runs with no lock held: appends go on meanwhile. */
-	if (kp__batch_seal(b) == KP_OK && !first && b->wire_len > room) {
-		push_front(tp, b);
-		*stop = 1;
-		return NULL;
-	}
-	return b;
-}
-
-size_t kp__acc_drain(kp__acc *a, int32_t node, int64_t now, size_t max_bytes,
-		     kp__batch **list)
-{
-	kp__tp *head = atomic_load(&a->all_head);
-	if (!head)
-		return 0;
-	int force = forced(a);
-	size_t slot = (uint32_t)node % DRAIN_SLOTS;
-	kp__tp *start = a->cursor[slot].node == node && a->cursor[slot].start
-				? a->cursor[slot].start
-				: head;
-	kp__batch **tail = list_end(list);
-	size_t taken = 0, bytes = 0;
-	kp__tp *tp = start, *next_start = NULL;
-	do {
-		if (tp->leader == node && !tp->muted) {
-			int stop = 0;
-			kp__batch *b = drain_one(a, tp, now, force,
-						 max_bytes > bytes
-							 ? max_bytes - bytes
-							 : 0,
-						 taken == 0, &stop);
-			if (stop) {
-				/* It goes first next time. */
-				next_start = tp;
-				break;
-			}
-			if (b) {
-				b->drained_ms = now;
-				b->drain_seq = ++a->drains;
-				b->attempts++;
-				*tail = b;
-				tail = &b->next;
-				taken++;
-				bytes += b->wire_len;
-			}
-		}
-		tp = atomic_load(&tp->next_all);
-		if (!tp)
-			tp = head;
-	} while (tp != start);
-	if (!next_start) {
-		/* Rotate, so no partition always goes first. */
-		next_start = atomic_load(&start->next_all);
-	}
-	a->cursor[slot].node = node;
-	a->cursor[slot].start = next_start;
-	return taken;
-}
-
-/* x, a retried batch queued, goes before b, being re-enqueued. */
-static int retry_before(const kp__batch *x, const kp__batch *b)
-{
-	if (x->base_sequence >= 0 && b->base_sequence >= 0)
-		return x->base_sequence < b->base_sequence;
-	return x->drain_seq < b->drain_seq;
-}
-
-void kp__acc_reenqueue(kp__acc *a, kp__batch *b)
-{
-	(void)a;
-	kp__tp *tp = b->tp;
-	pthread_mutex_lock(&tp->lock);
-	kp__batch **pp = &tp->head;
-	while (*pp && (*pp)->attempts > 0 && retry_before(*pp, b))
-		pp = &(*pp)->next;
-	b->next = *pp;
-	*pp = b;
-	if (!b->next)
-		tp->tail = b;
-	queue_add(tp, b);
-	pthread_mutex_unlock(&tp->lock);
-}
-
-/* Move to the end of *list every queued batch (all), or those whose
- * first append is at least timeout_ms before now; returns how many. */
-static size_t take_queued(kp__acc *a, kp__batch **list, int64_t now,
-			  int64_t timeout_ms, int all)
-{
-	kp__batch **tail = list_end(list);
-	size_t n = 0;
-	for (kp__tp *tp = atomic_load(&a->all_head); tp;
-	     tp = atomic_load(&tp->next_all)) {
-		pthread_mutex_lock(&tp->lock);
-		kp__batch **pp = &tp->head, *prev = NULL;
-		while (*pp) {
-			kp__batch *b = *pp;
-			if (!all && now - b->created_ms < timeout_ms) {
-				prev = b;
-				pp = &b->next;
-				continue;
-			}
-			*pp = b->next;
-			queue_sub(tp, b);
-			b->next = NULL;
-			*tail = b;
-			tail = &b->next;
-			n++;
-		}
-		tp->tail = prev;
-		pthread_mutex_unlock(&tp->lock);
-	}
-	return n;
-}
-
-size_t kp__acc_expire(kp__acc *a, int64_t now, int64_t timeout_ms,
-		      kp__batch **list)
-{
-	return take_queued(a, list, now, timeout_ms, 0);
-}
-
-size_t kp__acc_abort(kp__acc *a, kp__batch **list)
-{
-	return take_queued(a, list, 0, 0, 1);
-}
-
-void kp__acc_release(kp__acc *a, kp__batch *b)
-{
-	mem_adjust(a, b->accounted, 0);
-	pool_put(a, b);
-}
-
-/* ---- split -------------------------------------------------------------- */
-
-static void free_list(kp__acc *a, kp__batch *b)
-{
-	kp__batch *next;
-	for (; b; b = next) {
-		next = b->next;
-		pool_put(a, b);
-	}
-}
-
-/* Re-append b's records into frozen batches of at most limit bytes (one
- * record at least), linked from *out. Returns KP_OK, KP_ERR_NOMEM,
- * KP_ERR_ENCODE. */
-static kp_err split_into(kp__acc *a, kp__batch *b, size_t limit,
-			 kp__batch **out)
-{
-	kc_records_iter it;
-	kc_decode_error derr;
-	kc_batch_info info;
-	kc_record_view v;
-	kp__batch **tail = out, *cur = NULL;
-	size_t i = 0;
-	kp_err e = KP_OK;
-	int rc = 0;
-	kc_records_iter_init(&it, b->wire, b->wire_len, KC_ITER_STRICT_END,
-			     &derr);
-	while (e == KP_OK && (rc = kc_records_next_batch(&it, &info)) == 1) {
-		while (e == KP_OK && (rc = kc_records_next(&it, &v)) == 1) {
-			size_t nh = (size_t)v.headers_count;
-			if (i == b->nrecs) {
-				e = KP_ERR_ENCODE;
-				break;
-			}
-			if (!cur || kc_batch_bytes(&cur->b) +
-						kc_batch_record_size(
-							&cur->b, v.timestamp,
-							v.key, v.value,
-							v.headers, nh) >
-					    limit) {
-				e = pool_get(a, b->tp, b->magic, &cur);
-				if (e != KP_OK)
-					break;
-				cur->created_ms = b->created_ms;
-				cur->attempts = b->attempts;
-				cur->drain_seq = b->drain_seq;
-				cur->last_kafka_err = b->last_kafka_err;
-				cur->frozen = 1;
-				*tail = cur;
-				tail = &cur->next;
-			}
-			e = kp__batch_append(cur, &b->recs[i], v.timestamp,
-					     v.key, v.value, v.headers, nh);
-			i++;
-		}
-		if (rc < 0)
-			e = rc == KC_ERR_NOMEM ? KP_ERR_NOMEM : KP_ERR_ENCODE;
-	}
-	if (e == KP_OK && (rc < 0 || i != b->nrecs))
-		e = rc == KC_ERR_NOMEM ? KP_ERR_NOMEM : KP_ERR_ENCODE;
-	kc_records_iter_free(&it);
-	return e;
-}
-
-kp_err kp__acc_split(kp__acc *a, kp__batch *b)
-{
-	if (b->nrecs < 2)
-		return KP_ERR_INVALID_ARG;
-	kp_err e = kp__batch_seal(b);
-	if (e != KP_OK)
-		return e;
-	size_t half = (kc_batch_bytes(&b->b) + 1) / 2;
-	size_t limit = (size_t)a->conf.batch_size < half
-			       ? (size_t)a->conf.batch_size
-			       : half;
-	kp__batch *first = NULL;
-	e = split_into(a, b, limit, &first);
-	if (e != KP_OK) {
-		free_list(a, first);
-		return e;
-	}
-	kp__batch *last = first;
-	size_t charged = 0;
-	for (kp__batch *x = first; x; x = x->next) {
-		x->accounted = kc_batch_bytes(&x->b);
-		charged += x->accounted;
-		last = x;
-	}
-	mem_adjust(a, b->accounted, charged);
-	b->accounted = 0;
-	kp__tp *tp = b->tp;
-	pool_put(a, b);
-	pthread_mutex_lock(&tp->lock);
-	last->next = tp->head;
-	tp->head = first;
-	if (!tp->tail)
-		tp->tail = last;
-	for (kp__batch *x = first; x != last->next; x = x->next)
-		queue_add(tp, x);
-	pthread_mutex_unlock(&tp->lock);
-	return KP_OK;
 }

@@ -1,7 +1,8 @@
 /*
  * The record accumulator: per topic-partition queues of batches built in
- * place (accumulator.c), buffer.memory accounting, linger and batch.size
- * readiness, and the drain the sender uses to fill ProduceRequests.
+ * place, buffer.memory accounting (accumulator.c), linger and batch.size
+ * readiness, and the drain the sender uses to fill ProduceRequests
+ * (accumulator_drain.c).
  *
  * Threads:
  * - kp__acc_append() runs on application threads (any number at once), and

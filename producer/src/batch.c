@@ -91,11 +91,17 @@ kp_err kp__batch_append(kp__batch *b, const kp__rec_meta *m,
 
 kp_err kp__batch_seal(kp__batch *b)
 {
+	return kp__batch_seal_with(b, NULL);
+}
+
+kp_err kp__batch_seal_with(kp__batch *b, kc_compressor **cc)
+{
 	if (b->sealed)
 		return KP_OK;
 	const uint8_t *out;
 	size_t len;
-	kc_err e = kc_batch_seal(&b->b, &out, &len);
+	kc_err e = cc ? kc_batch_seal_with(&b->b, cc, &out, &len)
+		      : kc_batch_seal(&b->b, &out, &len);
 	if (e != KC_OK)
 		return e == KC_ERR_NOMEM ? KP_ERR_NOMEM : KP_ERR_ENCODE;
 	b->wire = out;

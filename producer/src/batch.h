@@ -88,6 +88,13 @@ kp_err kp__batch_append(kp__batch *b, const kp__rec_meta *m,
  * Thread: the owner of b (the sender). */
 kp_err kp__batch_seal(kp__batch *b);
 
+/* As kp__batch_seal(), compressing with the caller's codec contexts *cc
+ * (kc_compress_with(): created there on first need; cc NULL: the
+ * builder's own), so the accumulator keeps one set for all its batches
+ * rather than one per pooled batch (a zstd context is hundreds of KiB).
+ * Same returns. Thread: the owner of b and of *cc (the sender). */
+kp_err kp__batch_seal_with(kp__batch *b, kc_compressor **cc);
+
 /* Stamp the producer id, epoch and base sequence into a sealed magic-2
  * batch (header fields producerId, producerEpoch, baseSequence, then the
  * CRC recomputed, by kc_batch_restamp()), so a batch can be re-sent after

@@ -53,6 +53,10 @@ struct kp__broker {
 	kp__req *head, *tail;    /* expecting a response, oldest first */
 	int in_flight;
 	kp__broker_stats stats;
+	/* Finished requests kept for reuse with their writers' buffers, so
+	 * a steady stream of requests allocates nothing per request. */
+	kp__req *spare;
+	int nspare;
 };
 
 static void broker_went_down(kp__broker *b, kp_err req_err,
@@ -61,12 +65,52 @@ static kp_err send_api_versions(kp__broker *b);
 
 /* ---- requests ------------------------------------------------------------ */
 
+/* Spare requests a broker keeps: enough for max.in.flight (5 by
+ * default) plus one being written. */
+#define KP__REQ_SPARE 8
+/* Writers holding more than this go back to the allocator: a large
+ * copied request (Metadata for many topics) is not kept around. */
+#define KP__REQ_SPARE_BYTES 65536
+
+static void req_free(kp__req *r)
+{
+	kc_writer_free(&r->w);
+	kc__free(r);
+}
+
 static void req_free_if_done(kp__req *r)
 {
-	if (r->written && r->answered) {
-		kc_writer_free(&r->w);
-		kc__free(r);
+	if (!r->written || !r->answered)
+		return;
+	kp__broker *b = r->owner;
+	if (b->nspare >= KP__REQ_SPARE || r->w.cap > KP__REQ_SPARE_BYTES) {
+		req_free(r);
+		return;
 	}
+	kc_writer_reset(&r->w);
+	r->next = b->spare;
+	b->spare = r;
+	b->nspare++;
+}
+
+/* A zeroed request with an empty writer: a spare one, or a new one. */
+static kp__req *req_new(kp__broker *b)
+{
+	kp__req *r = b->spare;
+	kc_writer w;
+	if (r) {
+		b->spare = r->next;
+		b->nspare--;
+		w = r->w;
+	} else {
+		r = kc__malloc(sizeof(*r));
+		if (!r)
+			return NULL;
+		kc_writer_init(&w);
+	}
+	memset(r, 0, sizeof(*r));
+	r->w = w;
+	return r;
 }
 
 static void req_released(void *ctx)
@@ -522,6 +566,13 @@ void kp__broker_destroy(kp__broker *b)
 	else
 		broker_went_down(b, KP_ERR_CLOSED, "producer closing");
 	kn__timer_stop(b->loop, &b->timer);
+	/* The connection released every frame above: no request is
+	 * written after this, so the spares are all there is left. */
+	while (b->spare) {
+		kp__req *r = b->spare;
+		b->spare = r->next;
+		req_free(r);
+	}
 	kc__free(b->client_id);
 	kc__free(b);
 }
@@ -579,13 +630,11 @@ kp_err kp__broker_send(kp__broker *b, int16_t api_key, int16_t api_version,
 {
 	if (b->state != KP__BROKER_UP || !b->conn)
 		return KP_ERR_INVALID_ARG;
-	kp__req *r = kc__malloc(sizeof(*r));
+	kp__req *r = req_new(b);
 	if (!r)
 		return KP_ERR_NOMEM;
-	memset(r, 0, sizeof(*r));
-	kc_writer_init(&r->w);
-	if (ref_threshold)
-		kc_writer_set_ref_threshold(&r->w, ref_threshold);
+	/* 0 (copy everything) too: a spare writer keeps its last one. */
+	kc_writer_set_ref_threshold(&r->w, ref_threshold);
 	r->owner = b;
 	r->correlation_id = b->next_correlation_id;
 	r->api_key = api_key;
@@ -598,8 +647,7 @@ kp_err kp__broker_send(kp__broker *b, int16_t api_key, int16_t api_version,
 					      r->correlation_id,
 					      kc_str_c(b->client_id), body);
 	if (kerr != KC_OK) {
-		kc_writer_free(&r->w);
-		kc__free(r);
+		req_free(r);
 		return kerr == KC_ERR_NOMEM ? KP_ERR_NOMEM : KP_ERR_ENCODE;
 	}
 	struct iovec small[16];
@@ -608,8 +656,7 @@ kp_err kp__broker_send(kp__broker *b, int16_t api_key, int16_t api_version,
 	if (n > 16) {
 		iov = kc__malloc(n * sizeof(*iov));
 		if (!iov) {
-			kc_writer_free(&r->w);
-			kc__free(r);
+			req_free(r);
 			return KP_ERR_NOMEM;
 		}
 	}
@@ -619,8 +666,7 @@ kp_err kp__broker_send(kp__broker *b, int16_t api_key, int16_t api_version,
 	if (iov != small)
 		kc__free(iov);
 	if (rc != 0) {
-		kc_writer_free(&r->w);
-		kc__free(r);
+		req_free(r);
 		return rc == -ENOMEM ? KP_ERR_NOMEM : KP_ERR_INVALID_ARG;
 	}
 	b->next_correlation_id =

@@ -399,12 +399,14 @@ static void apply_leader(kp__tp *tp, void *arg)
 }
 
 /* Connect to the leader of tp; arg is {p, &earliest reconnect time of a
- * leader still DOWN}. */
+ * leader still DOWN, &the pass's now} (one clock read per pass, not per
+ * partition). */
 static void connect_leader(kp__tp *tp, void *arg)
 {
 	void **a = arg;
 	kp_producer *p = a[0];
 	int64_t *next = a[1];
+	int64_t now = *(int64_t *)a[2];
 	if (tp->leader < 0)
 		return;
 	kp__broker *b = kp__sender_broker(p, tp->leader);
@@ -412,7 +414,6 @@ static void connect_leader(kp__tp *tp, void *arg)
 		p->md_wanted = 1; /* a leader Metadata did not list */
 		return;
 	}
-	int64_t now = (int64_t)kn__now_ms();
 	if (kp__broker_connect(b, now) == KP__BROKER_DOWN &&
 	    kp__broker_next_connect_ms(b) < *next)
 		*next = kp__broker_next_connect_ms(b);
@@ -444,7 +445,7 @@ static int64_t sender_pass(kp_producer *p, int64_t now)
 	kp__acc_foreach_tp(p->acc, apply_leader, lead);
 	p->md_applied = v;
 	int64_t reconnect = INT64_MAX;
-	void *args[2] = {p, &reconnect};
+	void *args[3] = {p, &reconnect, &now};
 	kp__acc_foreach_tp(p->acc, connect_leader, args);
 	int sent = 0;
 	if (!atomic_load(&p->fatal) &&

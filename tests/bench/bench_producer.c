@@ -4,8 +4,12 @@
  * partitions, replication factor 3; a fresh cluster for every run).
  * Values of 100 B and 1 KiB (random capital letters, each message cut
  * from another place of one pool), null keys, acks=1, linger.ms=5, codecs
- * none, lz4 and zstd; every other setting at each client's default. Both
- * clients copy the payload (kafkit's default; RD_KAFKA_MSG_F_COPY).
+ * none, lz4 and zstd; batch.size the same for both clients (each setting
+ * of -b in turn: 16384, the Java client's default and kafkit's, and
+ * 1000000, librdkafka's; the defaults differ, so comparing them would
+ * compare batch sizes, not clients); every other setting at each client's
+ * default. Both clients copy the payload (kafkit's default;
+ * RD_KAFKA_MSG_F_COPY).
  *
  * For each run: messages/s and payload MB/s from the first send to the
  * last delivery report, the CPU time of the client per message (the
@@ -16,11 +20,12 @@
  *
  *   bench_producer [-n messages-100B] [-N messages-1KiB] [-r rounds]
  *                  [-p partitions] [-c none,lz4,zstd] [-B kafkit,rdkafka]
- *                  [-k key=value]...
+ *                  [-b batch.size,...] [-k key=value]...
  *
- * With several rounds, each line is the median of the rounds. -k adds a
- * kafkit producer setting (up to 8), to study what limits it; the
- * figures are then no longer the issue's configuration.
+ * With several rounds, each line is the median of the rounds, and the
+ * spread (slowest/fastest msg/s of the rounds) is printed to show the
+ * noise. -k adds a kafkit producer setting (up to 8; it overrides -b), to
+ * study what limits it; the figures are then no longer like for like.
  */
 #include <dirent.h>
 #include <librdkafka/rdkafka.h>
@@ -54,12 +59,14 @@ typedef struct opts {
 	int partitions;
 	char codecs[64];
 	char brokers[64];
+	char batch_sizes[128]; /* -b: each run with every size in turn */
 	int n_conf;
 	const char *conf[8]; /* -k "key=value" for the kafkit producer */
 } opts;
 
 typedef struct result {
 	double secs, client_cpu, broker_cpu, rss_mb;
+	double spread; /* of the medians: slowest/fastest round's time */
 } result;
 
 /* A broker under test: one of the two set. */
@@ -250,7 +257,7 @@ static void kp_conf_must(kp_conf *c, const char *k, const char *v)
 }
 
 static kp_producer *kafkit_new(const char *bootstraps, const char *codec,
-			       const opts *o)
+			       const char *batch_size, const opts *o)
 {
 	char err[256];
 	kp_conf *c = kp_conf_new();
@@ -260,6 +267,7 @@ static kp_producer *kafkit_new(const char *bootstraps, const char *codec,
 	kp_conf_must(c, "acks", "1");
 	kp_conf_must(c, "linger.ms", "5");
 	kp_conf_must(c, "compression.type", codec);
+	kp_conf_must(c, "batch.size", batch_size);
 	for (int i = 0; i < o->n_conf; i++) {
 		char kv[256];
 		snprintf(kv, sizeof kv, "%s", o->conf[i]);
@@ -301,7 +309,8 @@ static void rd_report(rd_kafka_t *rk, const rd_kafka_message_t *m,
 			rd_kafka_err2str(m->err));
 }
 
-static rd_kafka_t *rdkafka_new(const char *bootstraps, const char *codec)
+static rd_kafka_t *rdkafka_new(const char *bootstraps, const char *codec,
+			       const char *batch_size)
 {
 	char err[256];
 	rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -310,6 +319,7 @@ static rd_kafka_t *rdkafka_new(const char *bootstraps, const char *codec)
 		{"acks", "1"},
 		{"linger.ms", "5"},
 		{"compression.codec", codec},
+		{"batch.size", batch_size},
 	};
 	for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
 		if (rd_kafka_conf_set(c, kv[i][0], kv[i][1], err, sizeof err))
@@ -344,8 +354,9 @@ static void rdkafka_flush(rd_kafka_t *rk)
 
 /* One timed run of n messages of `size` bytes: fresh broker and client;
  * one untimed message per partition first (metadata, connections). */
-static void run(int broker, int client, const char *codec, size_t size,
-		long n, const opts *o, result *r)
+static void run(int broker, int client, const char *codec,
+		const char *batch_size, size_t size, long n, const opts *o,
+		result *r)
 {
 	target t;
 	threads infra, a, b;
@@ -360,13 +371,13 @@ static void run(int broker, int client, const char *codec, size_t size,
 	rd_kafka_t *rk = NULL;
 	rd_kafka_topic_t *rkt = NULL;
 	if (client == CLIENT_KAFKIT) {
-		p = kafkit_new(t.bootstraps, codec, o);
+		p = kafkit_new(t.bootstraps, codec, batch_size, o);
 		for (int32_t q = 0; q < o->partitions; q++)
 			kafkit_send(p, q, q, size);
 		if (kp_flush(p, 30000) != KP_OK)
 			die("kafkit warm-up", "flush timed out");
 	} else {
-		rk = rdkafka_new(t.bootstraps, codec);
+		rk = rdkafka_new(t.bootstraps, codec, batch_size);
 		rkt = rd_kafka_topic_new(rk, TOPIC, NULL);
 		for (int32_t q = 0; q < o->partitions; q++)
 			rdkafka_send(rk, rkt, q, q, size);
@@ -427,8 +438,12 @@ static result med(const result *rs, int n)
 		v[2][i] = rs[i].broker_cpu;
 		v[3][i] = rs[i].rss_mb;
 	}
-	return (result){median(v[0], n), median(v[1], n), median(v[2], n),
-			median(v[3], n)};
+	result m = {median(v[0], n), median(v[1], n), median(v[2], n),
+		    median(v[3], n), 1};
+	/* median() sorted v[0] */
+	if (v[0][0] > 0)
+		m.spread = v[0][n - 1] / v[0][0];
+	return m;
 }
 
 static void print_row(const char *broker, const char *codec, size_t size,
@@ -436,10 +451,11 @@ static void print_row(const char *broker, const char *codec, size_t size,
 {
 	double mps = (double)n / r->secs;
 	printf("%-12s %-5s %5zu B  %-10s %9.0f msg/s %7.1f MB/s  "
-	       "client %6.0f ns/msg  broker %6.0f ns/msg  RSS +%6.1f MB\n",
+	       "client %6.0f ns/msg  broker %6.0f ns/msg  RSS +%6.1f MB  "
+	       "spread %.2f\n",
 	       broker, codec, size, client_names[client], mps,
 	       mps * (double)size / 1e6, r->client_cpu * 1e9 / (double)n,
-	       r->broker_cpu * 1e9 / (double)n, r->rss_mb);
+	       r->broker_cpu * 1e9 / (double)n, r->rss_mb, r->spread);
 }
 
 static long parse_num(const char *s, const char *flag, long max)
@@ -457,8 +473,9 @@ static void parse_args(int argc, char **argv, opts *o)
 		    .partitions = 4};
 	snprintf(o->codecs, sizeof o->codecs, "none,lz4,zstd");
 	snprintf(o->brokers, sizeof o->brokers, "kafkit,rdkafka");
+	snprintf(o->batch_sizes, sizeof o->batch_sizes, "16384,1000000");
 	int ch;
-	while ((ch = getopt(argc, argv, "n:N:r:p:c:B:k:")) != -1)
+	while ((ch = getopt(argc, argv, "n:N:r:p:c:B:b:k:")) != -1)
 		switch (ch) {
 		case 'n': o->n_small = parse_num(optarg, "-n", 1L << 40); break;
 		case 'N': o->n_large = parse_num(optarg, "-N", 1L << 40); break;
@@ -474,6 +491,10 @@ static void parse_args(int argc, char **argv, opts *o)
 		case 'B':
 			snprintf(o->brokers, sizeof o->brokers, "%s", optarg);
 			break;
+		case 'b':
+			snprintf(o->batch_sizes, sizeof o->batch_sizes, "%s",
+				 optarg);
+			break;
 		case 'k':
 			if (o->n_conf == 8 || !strchr(optarg, '='))
 				die("-k", "expects key=value, at most 8");
@@ -483,7 +504,7 @@ static void parse_args(int argc, char **argv, opts *o)
 			fputs("usage: bench_producer [-n messages-100B] "
 			      "[-N messages-1KiB] [-r rounds] [-p partitions] "
 			      "[-c none,lz4,zstd] [-B kafkit,rdkafka] "
-			      "[-k key=value]...\n",
+			      "[-b batch.size,...] [-k key=value]...\n",
 			      stderr);
 			exit(2);
 		}
@@ -498,6 +519,47 @@ static bool listed(const char *list, const char *name)
 	return false;
 }
 
+/* Every broker, size and codec with both clients at one batch.size. */
+static void one_batch_size(const opts *o, const char *batch_size)
+{
+	static const char *codecs[] = {"none", "lz4", "zstd"};
+	static const size_t sizes[] = {100, 1024};
+	printf("bench_producer: acks=1 linger.ms=5 batch.size=%s (both "
+	       "clients), null keys, %d partitions, 3 brokers; %ld x 100 B, "
+	       "%ld x 1 KiB; %d round(s), medians\n",
+	       batch_size, o->partitions, o->n_small, o->n_large, o->rounds);
+	for (int br = 0; br < NBROKERS; br++) {
+		if (!listed(o->brokers, br ? "rdkafka" : "kafkit"))
+			continue;
+		for (size_t si = 0; si < 2; si++)
+			for (size_t ci = 0; ci < 3; ci++) {
+				if (!listed(o->codecs, codecs[ci]))
+					continue;
+				long n = si ? o->n_large : o->n_small;
+				result rs[NCLIENTS][MAX_ROUNDS], m[NCLIENTS];
+				for (int k = 0; k < o->rounds; k++)
+					/* alternate who goes first */
+					for (int j = 0; j < NCLIENTS; j++) {
+						int cl = (j + k) % NCLIENTS;
+						run(br, cl, codecs[ci],
+						    batch_size, sizes[si], n,
+						    o, &rs[cl][k]);
+					}
+				for (int cl = 0; cl < NCLIENTS; cl++) {
+					m[cl] = med(rs[cl], o->rounds);
+					print_row(broker_names[br], codecs[ci],
+						  sizes[si], cl, n, &m[cl]);
+				}
+				printf("%-12s %-5s %5zu B  kafkit/librdkafka: "
+				       "%.2fx msg/s, %.2fx client CPU/msg\n",
+				       broker_names[br], codecs[ci], sizes[si],
+				       m[1].secs / m[0].secs,
+				       m[0].client_cpu / m[1].client_cpu);
+				fflush(stdout);
+			}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	opts o;
@@ -510,40 +572,13 @@ int main(int argc, char **argv)
 		x ^= x << 17;
 		pool[i] = (uint8_t)('A' + x % 26);
 	}
-	static const char *codecs[] = {"none", "lz4", "zstd"};
-	static const size_t sizes[] = {100, 1024};
-	printf("bench_producer: acks=1 linger.ms=5, null keys, %d partitions, "
-	       "3 brokers; %ld x 100 B, %ld x 1 KiB; %d round(s), medians\n",
-	       o.partitions, o.n_small, o.n_large, o.rounds);
-	for (int br = 0; br < NBROKERS; br++) {
-		if (!listed(o.brokers, br ? "rdkafka" : "kafkit"))
-			continue;
-		for (size_t si = 0; si < 2; si++)
-			for (size_t ci = 0; ci < 3; ci++) {
-				if (!listed(o.codecs, codecs[ci]))
-					continue;
-				long n = si ? o.n_large : o.n_small;
-				result rs[NCLIENTS][MAX_ROUNDS], m[NCLIENTS];
-				for (int k = 0; k < o.rounds; k++)
-					/* alternate who goes first */
-					for (int j = 0; j < NCLIENTS; j++) {
-						int cl = (j + k) % NCLIENTS;
-						run(br, cl, codecs[ci],
-						    sizes[si], n, &o,
-						    &rs[cl][k]);
-					}
-				for (int cl = 0; cl < NCLIENTS; cl++) {
-					m[cl] = med(rs[cl], o.rounds);
-					print_row(broker_names[br], codecs[ci],
-						  sizes[si], cl, n, &m[cl]);
-				}
-				printf("%-12s %-5s %5zu B  kafkit/librdkafka: "
-				       "%.2fx msg/s, %.2fx client CPU/msg\n",
-				       broker_names[br], codecs[ci], sizes[si],
-				       m[1].secs / m[0].secs,
-				       m[0].client_cpu / m[1].client_cpu);
-				fflush(stdout);
-			}
+	char sizes_list[sizeof o.batch_sizes];
+	snprintf(sizes_list, sizeof sizes_list, "%s", o.batch_sizes);
+	char *save = NULL;
+	for (char *bs = strtok_r(sizes_list, ",", &save); bs;
+	     bs = strtok_r(NULL, ",", &save)) {
+		parse_num(bs, "-b", 2147483647L);
+		one_batch_size(&o, bs);
 	}
 	free(pool);
 	return 0;

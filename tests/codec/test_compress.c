@@ -1053,6 +1053,179 @@ START_TEST(to_allocation_failures)
 }
 END_TEST
 
+/* ---- reusable compressor ----------------------------------------------- */
+
+/* kc_compress_with() through *cc must write what kc_compress_to() does. */
+static void expect_same_as_one_shot(kc_compressor **cc, int codec, int level,
+				    unsigned flags, const uint8_t *src,
+				    size_t n)
+{
+	kc_writer once, reused;
+	kc_writer_init(&once);
+	kc_writer_init(&reused);
+	ck_assert_int_eq(kc_compress_to(codec, level, flags, src, n, &once),
+			 KC_OK);
+	kc_err e = kc_compress_with(cc, codec, level, flags, src, n, &reused);
+	ck_assert_msg(e == KC_OK, "%s level %d n %zu: %s",
+		      kc_codec_name(codec), level, n, kc_err_name(e));
+	ck_assert_msg(kc_writer_pos(&reused) == kc_writer_pos(&once),
+		      "%s level %d n %zu: %zu bytes, one-shot %zu",
+		      kc_codec_name(codec), level, n, kc_writer_pos(&reused),
+		      kc_writer_pos(&once));
+	if (kc_writer_pos(&once))
+		ck_assert_mem_eq(kc_writer_data(&reused),
+				 kc_writer_data(&once), kc_writer_pos(&once));
+	kc_writer_free(&once);
+	kc_writer_free(&reused);
+}
+
+/* One compressor through every codec, level, size and kind of input in
+ * turn, the contexts going from large inputs to small and back, and
+ * from one level to another: each output is the one-shot's bytes. */
+START_TEST(compressor_reuse_is_byte_identical)
+{
+	static const size_t sizes[] = {0, 1, 100, 16384, 70000, 300000, 7};
+	static const int levels[][3] = {
+		[KC_CODEC_NONE] = {KC_LEVEL_DEFAULT, KC_LEVEL_DEFAULT,
+				   KC_LEVEL_DEFAULT},
+		[KC_CODEC_GZIP] = {KC_LEVEL_DEFAULT, 1, 9},
+		[KC_CODEC_SNAPPY] = {KC_LEVEL_DEFAULT, KC_LEVEL_DEFAULT,
+				     KC_LEVEL_DEFAULT},
+		[KC_CODEC_LZ4] = {KC_LEVEL_DEFAULT, 9, 1},
+		[KC_CODEC_ZSTD] = {KC_LEVEL_DEFAULT, 1, 19},
+	};
+	uint8_t *inputs[3];
+	size_t max = 300000;
+	inputs[0] = record_like(max);
+	inputs[1] = repetitive(max);
+	inputs[2] = random_bytes(max, 7);
+	kc_compressor *cc = NULL;
+	for (int round = 0; round < 2; round++)
+		for (size_t li = 0; li < 3; li++)
+			for (size_t si = 0; si < sizeof sizes / sizeof *sizes;
+			     si++)
+				for (size_t ci = 0; ci < NCODECS; ci++) {
+					int c = codecs[ci];
+					/* slow, and nothing new */
+					if (levels[c][li] >= 19 &&
+					    sizes[si] > 16384)
+						continue;
+					expect_same_as_one_shot(
+						&cc, c, levels[c][li], 0,
+						inputs[(si + li + round) % 3],
+						sizes[si]);
+				}
+	/* The magic-0 lz4 framing, through the same context. */
+	expect_same_as_one_shot(&cc, KC_CODEC_LZ4, KC_LEVEL_DEFAULT,
+				KC_COMPRESS_LZ4_LEGACY_HC, inputs[0], 5000);
+	ck_assert_ptr_nonnull(cc);
+	/* A failed call (a level out of range) leaves it usable. */
+	kc_writer w;
+	kc_writer_init(&w);
+	ck_assert_int_eq(kc_compress_with(&cc, KC_CODEC_ZSTD, 99, 0, inputs[0],
+					  100, &w),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_uint_eq(kc_writer_pos(&w), 0);
+	kc_writer_free(&w);
+	expect_same_as_one_shot(&cc, KC_CODEC_ZSTD, KC_LEVEL_DEFAULT, 0,
+				inputs[1], 20000);
+	kc_compressor_free(cc);
+	kc_compressor_free(NULL);
+	for (int i = 0; i < 3; i++)
+		free(inputs[i]);
+}
+END_TEST
+
+/* Codecs without state leave the caller's compressor as it was; cc NULL
+ * is the one-shot path; bad arguments are refused as kc_compress_to()
+ * refuses them. */
+START_TEST(compressor_only_when_needed)
+{
+	kc_compressor *cc = NULL;
+	kc_writer w;
+	kc_writer_init(&w);
+	ck_assert_int_eq(kc_compress_with(&cc, KC_CODEC_NONE, KC_LEVEL_DEFAULT,
+					  0, "abc", 3, &w),
+			 KC_OK);
+	ck_assert_int_eq(kc_compress_with(&cc, KC_CODEC_SNAPPY,
+					  KC_LEVEL_DEFAULT, 0, "abc", 3, &w),
+			 KC_OK);
+	ck_assert_ptr_null(cc);
+	ck_assert_int_eq(kc_compress_with(NULL, KC_CODEC_ZSTD,
+					  KC_LEVEL_DEFAULT, 0, "abc", 3, &w),
+			 KC_OK);
+	ck_assert_int_eq(kc_compress_with(&cc, KC_CODEC_ZSTD, KC_LEVEL_DEFAULT,
+					  0, NULL, 3, &w),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_compress_with(&cc, KC_CODEC_ZSTD, KC_LEVEL_DEFAULT,
+					  0, "abc", 3, NULL),
+			 KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_compress_with(&cc, 9, KC_LEVEL_DEFAULT, 0, "abc",
+					  3, &w),
+			 KC_ERR_UNSUPPORTED_CODEC);
+	ck_assert_ptr_null(cc);
+	kc_writer_free(&w);
+}
+END_TEST
+
+/* Fail allocation k of a call for k = 1, 2, ... until the call needs no
+ * more: with a fresh compressor (the contexts are being created) and
+ * with one already used (for gzip at another level, so its context is
+ * set up anew). Each failure is KC_ERR_NOMEM with nothing appended; the
+ * same compressor then still gives the one-shot's bytes, and freeing it
+ * leaves no allocation behind. */
+static void nomem_walk_with(int codec, int level_before, int level,
+			    const uint8_t *src, size_t n)
+{
+	unsigned long k;
+	for (k = 1;; k++) {
+		kc_compressor *cc = NULL;
+		/* Counted from here; each th_alloc_fail_at() restarts the
+		 * count of live blocks, so the three parts are summed. */
+		th_alloc_fail_at(0);
+		if (level_before != 0)
+			expect_same_as_one_shot(&cc, codec, level_before, 0,
+						src, n / 2);
+		long live = th_alloc_live();
+		kc_writer w;
+		kc_writer_init(&w);
+		th_alloc_fail_at(k);
+		kc_err e = kc_compress_with(&cc, codec, level, 0, src, n, &w);
+		live += th_alloc_live();
+		th_alloc_fail_at(0);
+		bool done = e == KC_OK;
+		if (!done) {
+			ck_assert_msg(e == KC_ERR_NOMEM, "%s k %lu: %s",
+				      kc_codec_name(codec), k, kc_err_name(e));
+			ck_assert_uint_eq(kc_writer_pos(&w), 0);
+		}
+		kc_writer_free(&w);
+		expect_same_as_one_shot(&cc, codec, level, 0, src, n);
+		kc_compressor_free(cc);
+		ck_assert_int_eq(live + th_alloc_live(), 0);
+		if (done)
+			break;
+		ck_assert_uint_lt(k, 1000);
+	}
+	th_alloc_reset();
+}
+
+START_TEST(compressor_allocation_failures)
+{
+	size_t n = 1 << 17;
+	uint8_t *text = repetitive(n);
+	for (size_t i = 0; i < NCODECS; i++) {
+		nomem_walk_with(codecs[i], 0, KC_LEVEL_DEFAULT, text, n);
+		nomem_walk_with(codecs[i], KC_LEVEL_DEFAULT, KC_LEVEL_DEFAULT,
+				text, n);
+	}
+	nomem_walk_with(KC_CODEC_GZIP, 1, 9, text, n);
+	nomem_walk_with(KC_CODEC_LZ4, KC_LEVEL_DEFAULT, 9, text, n);
+	nomem_walk_with(KC_CODEC_ZSTD, 1, 5, text, n);
+	free(text);
+}
+END_TEST
+
 static Suite *compress_suite(void)
 {
 	Suite *s = suite_create("compress");
@@ -1079,6 +1252,9 @@ static Suite *compress_suite(void)
 	tcase_add_test(tc, to_cap_holds_with_a_reused_block);
 	tcase_add_test(tc, to_bad_arguments);
 	tcase_add_test(tc, to_allocation_failures);
+	tcase_add_test(tc, compressor_reuse_is_byte_identical);
+	tcase_add_test(tc, compressor_only_when_needed);
+	tcase_add_test(tc, compressor_allocation_failures);
 	suite_add_tcase(s, tc);
 	return s;
 }

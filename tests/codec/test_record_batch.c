@@ -669,6 +669,124 @@ START_TEST(compressed_reuse_without_allocation)
 }
 END_TEST
 
+/* The batch of round `round` sealed by b, in a malloc'd copy: round 0
+ * holds the most records, so the rounds after it fit its buffers. */
+static uint8_t *sealed_round(kc_batch_builder *b, int magic, int round,
+			     size_t *n)
+{
+	int nrec = round == 0 ? 300 : 200;
+	for (int i = 0; i < nrec; i++) {
+		rt_rec r;
+		rt_make(&r, i + 37 * round);
+		ck_assert_int_eq(kc_batch_append(b, r.ts, r.key, r.value,
+						 r.hdrs, magic == 2 ? r.nh : 0),
+				 KC_OK);
+	}
+	const uint8_t *out;
+	ck_assert_int_eq(kc_batch_seal(b, &out, n), KC_OK);
+	uint8_t *copy = malloc(*n);
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, out, *n);
+	return copy;
+}
+
+/* gzip, lz4 and zstd keep their library contexts in the builder across
+ * kc_batch_builder_reset(): after the first batch, batches no larger
+ * allocate nothing at all, and each is byte for byte the batch a fresh
+ * builder seals. Freeing gives every block back. _i: gzip, lz4, zstd in
+ * magic 2, then gzip and lz4 in magic 1 and 0. */
+START_TEST(compression_contexts_kept_across_reset)
+{
+	static const int cases[][2] = {
+		{KC_CODEC_GZIP, 2}, {KC_CODEC_LZ4, 2}, {KC_CODEC_ZSTD, 2},
+		{KC_CODEC_GZIP, 1}, {KC_CODEC_LZ4, 1}, {KC_CODEC_GZIP, 0},
+		{KC_CODEC_LZ4, 0},
+	};
+	enum { ROUNDS = 4 };
+	kc_batch_config c;
+	kc_batch_config_default(&c);
+	c.codec = cases[_i][0];
+	c.magic = cases[_i][1];
+	uint8_t *want[ROUNDS];
+	size_t want_n[ROUNDS];
+	for (int round = 0; round < ROUNDS; round++) {
+		kc_batch_builder fresh;
+		ck_assert_int_eq(kc_batch_builder_init(&fresh, &c), KC_OK);
+		want[round] = sealed_round(&fresh, c.magic, round,
+					   &want_n[round]);
+		kc_batch_builder_free(&fresh);
+	}
+	th_alloc_fail_at(0);
+	kc_batch_builder b;
+	ck_assert_int_eq(kc_batch_builder_init(&b, &c), KC_OK);
+	unsigned long after_first = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		kc_batch_builder_reset(&b);
+		size_t n;
+		uint8_t *got = sealed_round(&b, c.magic, round, &n);
+		ck_assert_uint_eq(n, want_n[round]);
+		ck_assert_mem_eq(got, want[round], n);
+		free(got);
+		if (round == 0)
+			after_first = th_alloc_count();
+	}
+	ck_assert_uint_gt(after_first, 0);
+	ck_assert_uint_eq(th_alloc_count(), after_first);
+	kc_batch_builder_free(&b);
+	ck_assert_int_eq(th_alloc_live(), 0);
+	th_alloc_reset();
+	for (int round = 0; round < ROUNDS; round++)
+		free(want[round]);
+}
+END_TEST
+
+/* kc_batch_seal_with(): builders sealing with one caller's compressor
+ * give the bytes kc_batch_seal() gives, keep no contexts or compression
+ * buffer of their own, and freeing the compressor and builders frees
+ * everything.
+ * _i: gzip, lz4, zstd. */
+START_TEST(seal_with_a_shared_compressor)
+{
+	static const int codecs[] = {KC_CODEC_GZIP, KC_CODEC_LZ4,
+				     KC_CODEC_ZSTD};
+	kc_batch_config c;
+	kc_batch_config_default(&c);
+	c.codec = codecs[_i];
+	kc_compressor *cc = NULL;
+	th_alloc_fail_at(0);
+	for (int round = 0; round < 3; round++) {
+		kc_batch_builder own, shared;
+		ck_assert_int_eq(kc_batch_builder_init(&own, &c), KC_OK);
+		ck_assert_int_eq(kc_batch_builder_init(&shared, &c), KC_OK);
+		size_t n;
+		uint8_t *want = sealed_round(&own, 2, round, &n);
+		for (int i = 0; i < (round == 0 ? 300 : 200); i++) {
+			rt_rec r;
+			rt_make(&r, i + 37 * round);
+			ck_assert_int_eq(kc_batch_append(&shared, r.ts, r.key,
+							 r.value, r.hdrs, r.nh),
+					 KC_OK);
+		}
+		const uint8_t *out;
+		size_t len;
+		ck_assert_int_eq(kc_batch_seal_with(&shared, &cc, &out, &len),
+				 KC_OK);
+		ck_assert_ptr_nonnull(cc);
+		/* Neither contexts nor a compression buffer of its own. */
+		ck_assert_ptr_null(shared.cc);
+		ck_assert_ptr_null(shared.z.buf);
+		ck_assert_uint_eq(len, n);
+		ck_assert_mem_eq(out, want, n);
+		free(want);
+		kc_batch_builder_free(&own);
+		kc_batch_builder_free(&shared);
+	}
+	kc_compressor_free(cc);
+	ck_assert_int_eq(th_alloc_live(), 0);
+	th_alloc_reset();
+}
+END_TEST
+
 START_TEST(malloc_failure_run)
 {
 	kc_batch_config c;
@@ -752,6 +870,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(t, round_trip_every_codec, 0, KC_CODEC_ZSTD + 1);
 	tcase_add_test(t, reuse_without_allocation);
 	tcase_add_loop_test(t, compressed_reuse_without_allocation, 0, 3);
+	tcase_add_loop_test(t, compression_contexts_kept_across_reset, 0, 7);
+	tcase_add_loop_test(t, seal_with_a_shared_compressor, 0, 3);
 	tcase_add_test(t, malloc_failure_run);
 	suite_add_tcase(s, t);
 	return s;

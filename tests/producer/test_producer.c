@@ -444,7 +444,9 @@ START_TEST(test_error_queues)
 	ck_assert_int_eq(dr.kafka_err, 87);
 	ck_assert_int_eq(dr.offset, -1);
 	r.value = "rec-2";
-	ck_assert_int_eq(kp_send_sync(p, &r, &dr), KP_OK);
+	kp_err e2 = kp_send_sync(p, &r, &dr);
+	ck_assert_msg(e2 == KP_OK, "rec-2: %s, kafka_err %d", kp_err_name(e2),
+		      dr.kafka_err);
 	ck_assert_int_eq(dr.offset, 1);
 	ck_assert_int_eq(kp_close(p, 10000), KP_OK);
 	km_cluster_destroy(c);

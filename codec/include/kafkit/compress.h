@@ -72,6 +72,33 @@ kc_err kc_compress(int codec, int level, unsigned flags, const void *src,
 kc_err kc_compress_to(int codec, int level, unsigned flags, const void *src,
 		      size_t n, kc_writer *out);
 
+/* Compression state kept across calls: the gzip, lz4 and zstd libraries'
+ * contexts, each set up on its codec's first use. Setting a context up
+ * costs as much as compressing a small batch (zstd's alone allocates
+ * about 1 MiB at level 3), so a producer compressing batch after batch
+ * keeps one per builder. Opaque; owned by one thread at a time. */
+typedef struct kc_compressor kc_compressor;
+
+/* As kc_compress_to(), reusing the state in *cc: cc NULL compresses
+ * with state set up and released for this call (exactly
+ * kc_compress_to()); otherwise *cc (NULL at first) is created when the
+ * codec keeps state (gzip, lz4, zstd; none and snappy leave *cc alone),
+ * and the codec's context in it is created on first use and reused after.
+ * The output is byte for byte what kc_compress_to() writes, whatever
+ * earlier calls did (other codecs or levels, failures). Free *cc with
+ * kc_compressor_free().
+ * Preconditions: those of kc_compress_to().
+ * Returns KC_OK, or the errors of kc_compress_to(); on KC_ERR_NOMEM
+ * while creating state, *cc keeps what was already created and a later
+ * call tries again. The compressor and writer are the caller's: one
+ * thread at a time. */
+kc_err kc_compress_with(kc_compressor **cc, int codec, int level,
+			unsigned flags, const void *src, size_t n,
+			kc_writer *out);
+
+/* Release a compressor and every context in it; NULL is a no-op. */
+void kc_compressor_free(kc_compressor *cc);
+
 /* Decompress n bytes at src. Accepts: none (a copy); gzip (one or more
  * members; zlib-wrapped too); snappy xerial framing (any version/compat
  * values) or one raw block; one lz4 frame (block and content checksums

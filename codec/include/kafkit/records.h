@@ -74,6 +74,7 @@ typedef struct kc_batch_builder {
 	struct kc_record_header *hdrs; /* v2: headers handed to the encoder */
 	size_t hdrs_cap;
 	bool is_sealed;
+	kc_compressor *cc;    /* codec contexts, kept across batches */
 } kc_batch_builder;
 
 /* Start an empty batch. Legacy magic 0/1: messages get offsets
@@ -119,6 +120,17 @@ size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
  * KC_ERR_TOO_LARGE. */
 kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len);
 
+/* As kc_batch_seal(), compressing with the caller's compressor *cc
+ * (created there when NULL, see kc_compress_with()) and its scratch
+ * output instead of the builder's own: a producer holding many open
+ * batches then keeps one set of codec contexts and one compression
+ * buffer per sealing thread, not one per batch. The bytes are the same.
+ * Preconditions: cc non-NULL; *cc used by one thread at a time.
+ * Errors: those of kc_batch_seal() (KC_ERR_NOMEM also when *cc cannot
+ * be created). */
+kc_err kc_batch_seal_with(kc_batch_builder *b, kc_compressor **cc,
+			  const uint8_t **out, size_t *len);
+
 /* Rewrite producerId, producerEpoch and baseSequence of a sealed magic-2
  * batch in place (the bytes kc_batch_seal() returned) and recompute its
  * CRC, so an idempotent producer can re-send a batch after an epoch bump
@@ -130,8 +142,9 @@ kc_err kc_batch_restamp(kc_batch_builder *b, int64_t producer_id,
 			int16_t producer_epoch, int32_t base_sequence);
 
 /* Start over with the same config, keeping memory for reuse: a batch no
- * larger than an earlier one then allocates nothing itself (the gzip, lz4
- * and zstd libraries still set up their own state per seal). */
+ * larger than an earlier one then allocates nothing, compressed or not
+ * (the gzip, lz4 and zstd contexts are created at the first compressed
+ * seal and kept until the builder is freed). */
 void kc_batch_builder_reset(kc_batch_builder *b);
 /* Release the builder's memory; it may be initialised again afterwards. */
 void kc_batch_builder_free(kc_batch_builder *b);

@@ -1,0 +1,81 @@
+/*
+ * What the two halves of the accumulator share: the application side
+ * (accumulator.c: topics, partitions, appends, buffer.memory, the batch
+ * pool) and the sender side (accumulator_drain.c: readiness, drain,
+ * re-enqueue, expiry, split). Not installed; included only by those two
+ * files.
+ */
+#ifndef KAFKIT_PRODUCER_ACCUMULATOR_INT_H
+#define KAFKIT_PRODUCER_ACCUMULATOR_INT_H
+
+#include "accumulator.h"
+
+/* Per-node drain cursors, by node id modulo this; nodes that share a slot
+ * just share a starting point. */
+#define DRAIN_SLOTS 64
+
+struct mem_waiter;
+typedef struct kp__topic kp__topic; /* accumulator.c's own */
+
+struct kp__acc {
+	kp__acc_conf conf;
+	kc_batch_config bcfg;   /* codec and level; magic set per batch */
+	/* Empty builders, one per magic, only read (kc_batch_record_size) to
+	 * size a record alone; probe_err: their init's error, if any. */
+	kc_batch_builder probe[3];
+	kc_err probe_err[3];
+	size_t pool_keep;       /* builder bytes a pooled batch may keep */
+
+	pthread_mutex_t table_lock;
+	kp__topic **buckets;
+	size_t nbuckets, ntopics;
+	uint64_t topics_made;   /* seeds each topic's rng differently */
+	_Atomic(kp__tp *) all_head;
+	kp__tp *all_tail;       /* table_lock */
+
+	pthread_mutex_t mem_lock;
+	size_t mem_used;
+	/* Appends waiting for memory, served first come first served as
+	 * Java's BufferPool does, so a large record is not starved by a
+	 * stream of small ones. */
+	struct mem_waiter *wait_head, *wait_tail;
+	pthread_condattr_t wait_attr; /* CLOCK_MONOTONIC, as kn__now_ms() */
+
+	pthread_mutex_t pool_lock;
+	kp__batch *pool;
+
+	atomic_int closed;
+	atomic_int flushing;
+
+	/* Sender thread only. */
+	uint64_t drains;
+	/* kp__acc_expire() need not look before expire_at: no queued batch
+	 * reaches expire_timeout_ms sooner (INT64_MIN: look next time). */
+	int64_t expire_at;
+	int64_t expire_timeout_ms;
+	/* Codec contexts for every seal (kp__batch_seal_with), kept from
+	 * one batch to the next. */
+	kc_compressor *cc;
+	struct {
+		int32_t node;
+		kp__tp *start;
+	} cursor[DRAIN_SLOTS];
+};
+
+/* Move the buffer.memory charge of a batch from `from` to `to` bytes,
+ * waking appends waiting for memory when it shrinks. Any thread; takes
+ * mem_lock (no other lock may be held). Cannot fail. */
+void kp__acc_mem_adjust(kp__acc *a, size_t from, size_t to);
+
+/* A batch for tp, open for `magic`: from the pool, or new. Returns KP_OK,
+ * KP_ERR_NOMEM, or the errors of kp__batch_open() (KP_ERR_UNSUPPORTED,
+ * KP_ERR_INVALID_ARG) with *out untouched. Any thread; takes pool_lock
+ * (no tp lock needed). */
+kp_err kp__acc_pool_get(kp__acc *a, kp__tp *tp, int magic, kp__batch **out);
+
+/* Give a batch back to the pool (its large buffers freed, see
+ * POOL_KEEP_FACTOR in accumulator.c). Precondition: b is on no list and
+ * no longer charged. Any thread; takes pool_lock. */
+void kp__acc_pool_put(kp__acc *a, kp__batch *b);
+
+#endif
