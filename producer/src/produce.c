@@ -33,12 +33,55 @@
 /* One ProduceRequest in flight. */
 typedef struct produce_ctx {
 	kp_producer *p;
+	size_t cap;   /* batches the arrays below hold */
 	size_t n;
 	kp__batch **batches;
 	kc_produce_request_topic_produce_data *topics;
 	kc_produce_request_partition_produce_data *parts;
 	int32_t ntopics;
 } produce_ctx;
+
+/* Contexts are pooled so a steady stream of requests allocates none;
+ * capacities are rounded up so one context fits most requests. */
+#define KP__CTX_ROUND 16
+
+static produce_ctx *ctx_get(kp_producer *p, size_t n)
+{
+	for (size_t i = 0; i < p->produce_ctx_pooled; i++) {
+		produce_ctx *c = p->produce_ctx_pool[i];
+		if (c->cap >= n) {
+			p->produce_ctx_pool[i] =
+				p->produce_ctx_pool[--p->produce_ctx_pooled];
+			return c;
+		}
+	}
+	size_t cap = (n + KP__CTX_ROUND - 1) / KP__CTX_ROUND * KP__CTX_ROUND;
+	produce_ctx *c = kc__malloc(sizeof(*c) + cap * sizeof(kp__batch *) +
+				    cap * sizeof(*c->topics) +
+				    cap * sizeof(*c->parts));
+	if (!c)
+		return NULL;
+	c->cap = cap;
+	c->batches = (kp__batch **)(c + 1);
+	c->topics = (kc_produce_request_topic_produce_data *)(c->batches + cap);
+	c->parts = (kc_produce_request_partition_produce_data *)(c->topics + cap);
+	return c;
+}
+
+static void ctx_put(kp_producer *p, produce_ctx *c)
+{
+	size_t max = sizeof(p->produce_ctx_pool) / sizeof(p->produce_ctx_pool[0]);
+	if (p->produce_ctx_pooled < max)
+		p->produce_ctx_pool[p->produce_ctx_pooled++] = c;
+	else
+		kc__free(c);
+}
+
+void kp__produce_pool_free(kp_producer *p)
+{
+	while (p->produce_ctx_pooled)
+		kc__free(p->produce_ctx_pool[--p->produce_ctx_pooled]);
+}
 
 /* Last sequence of b, or -1 when b carries none under the current
  * producer id and epoch. */
@@ -222,7 +265,7 @@ static void on_produce_response(kp__broker *br, kp_err err, int16_t api_key,
 			p->stat_batches++;
 			kp__report_batch(p, b, KP_OK, 0, -1, -1);
 		}
-		kc__free(ctx);
+		ctx_put(p, ctx);
 		return;
 	}
 	if (ok) {
@@ -289,7 +332,7 @@ static void on_produce_response(kp__broker *br, kp_err err, int16_t api_key,
 		stats->retries += (uint64_t)retry_or_fail(p, b, pr->error_code);
 	}
 	kc_arena_free(&arena);
-	kc__free(ctx);
+	ctx_put(p, ctx);
 }
 
 /* Produce version for batches of `magic` on b: RecordBatch v2 needs v3+,
@@ -321,9 +364,7 @@ static void stamp_if_needed(kp_producer *p, kp__batch *b)
 static int send_batches(kp_producer *p, kp__broker *br, kp__batch *list,
 			size_t n)
 {
-	produce_ctx *ctx = kc__malloc(sizeof(*ctx) + n * sizeof(kp__batch *) +
-				      n * sizeof(*ctx->topics) +
-				      n * sizeof(*ctx->parts));
+	produce_ctx *ctx = ctx_get(p, n);
 	if (!ctx) {
 		while (list) {
 			kp__batch *next = list->next;
@@ -333,9 +374,6 @@ static int send_batches(kp_producer *p, kp__broker *br, kp__batch *list,
 		return 0;
 	}
 	ctx->p = p;
-	ctx->batches = (kp__batch **)(ctx + 1);
-	ctx->topics = (kc_produce_request_topic_produce_data *)(ctx->batches + n);
-	ctx->parts = (kc_produce_request_partition_produce_data *)(ctx->topics + n);
 	ctx->n = 0;
 	ctx->ntopics = 0;
 	int magic = -1;
@@ -360,7 +398,7 @@ static int send_batches(kp_producer *p, kp__broker *br, kp__batch *list,
 		ctx->batches[ctx->n++] = b;
 	}
 	if (ctx->n == 0) {
-		kc__free(ctx);
+		ctx_put(p, ctx);
 		return 0;
 	}
 	/* Group partitions by topic, topics in order of first appearance. */
@@ -409,7 +447,7 @@ static int send_batches(kp_producer *p, kp__broker *br, kp__batch *list,
 				retry_or_fail(p, ctx->batches[i],
 					      KP__E_NETWORK_EXCEPTION);
 		}
-		kc__free(ctx);
+		ctx_put(p, ctx);
 		return 0;
 	}
 	for (size_t i = 0; i < ctx->n; i++) {

@@ -62,6 +62,8 @@ struct kp_producer {
 	int epoch_bump;           /* reset sequences before sending more */
 	int produce_in_flight;    /* ProduceRequests awaiting answers */
 	uint64_t stat_retries, stat_errors, stat_batches, stat_records;
+	void *produce_ctx_pool[8]; /* finished ProduceRequest contexts */
+	size_t produce_ctx_pooled;
 };
 
 /* Whether the calling thread is p's sender thread. Any thread. */

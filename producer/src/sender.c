@@ -484,5 +484,6 @@ void *kp__sender_main(void *arg)
 	for (size_t i = 0; i < p->nbrokers; i++)
 		kp__broker_destroy(p->brokers[i]);
 	p->nbrokers = 0;
+	kp__produce_pool_free(p);
 	return NULL;
 }

@@ -32,4 +32,8 @@ void kp__fail_list(kp_producer *p, kp__batch *list, kp_err err);
  * them as ProduceRequests. Returns how many requests were sent. */
 int kp__produce_pass(kp_producer *p, int64_t now);
 
+/* Free the pooled ProduceRequest contexts (at sender exit, once no
+ * request is in flight). */
+void kp__produce_pool_free(kp_producer *p);
+
 #endif

@@ -60,6 +60,8 @@ typedef struct audit {
 	int64_t last_dup_batch;
 	int dup_batches;     /* batches holding an already stored value */
 	int32_t min_epoch, max_epoch; /* partition leader epochs stored */
+	int16_t producer_epoch;       /* -1 before the first record */
+	int64_t epoch_start;          /* offset of its first record */
 	bool idempotent;
 	int bad;
 	char why[160];
@@ -80,8 +82,17 @@ static int check_record(void *opaque, const km_record *r)
 	else if (a->idempotent && a->pid >= 0 && r->producer_id != a->pid)
 		snprintf(a->why, sizeof a->why, "producer id %lld, want %lld",
 			 (long long)r->producer_id, (long long)a->pid);
-	else if (a->idempotent && r->sequence != (int32_t)r->offset)
-		/* one producer id and epoch: no gap, no duplicate */
+	else if (a->idempotent && r->producer_epoch < a->producer_epoch)
+		snprintf(a->why, sizeof a->why, "offset %lld: epoch %d after %d",
+			 (long long)r->offset, r->producer_epoch,
+			 a->producer_epoch);
+	else if (a->idempotent &&
+		 r->sequence != (int32_t)(r->offset -
+					  (r->producer_epoch == a->producer_epoch
+						   ? a->epoch_start
+						   : r->offset)))
+		/* one producer id; within an epoch no gap, no duplicate (a
+		 * KIP-360 bump after a timeout restarts sequences at 0) */
 		snprintf(a->why, sizeof a->why, "offset %lld has sequence %d",
 			 (long long)r->offset, r->sequence);
 	else if (a->idempotent && i <= a->last)
@@ -103,6 +114,10 @@ static int check_record(void *opaque, const km_record *r)
 		a->max_epoch = r->partition_leader_epoch;
 	a->last = i;
 	a->pid = r->producer_id;
+	if (r->producer_epoch != a->producer_epoch) {
+		a->producer_epoch = r->producer_epoch;
+		a->epoch_start = r->offset;
+	}
 	a->next_offset++;
 	return 0;
 }
@@ -120,7 +135,8 @@ static int audit_logs(km_cluster *c, const char *topic, int32_t nparts,
 	int64_t pid = -1;
 	for (int32_t p = 0; p < nparts; p++) {
 		audit a = {.times = times, .last = -1, .pid = pid,
-			   .last_dup_batch = -1, .idempotent = idempotent,
+			   .producer_epoch = -1, .last_dup_batch = -1,
+			   .idempotent = idempotent,
 			   .min_epoch = INT32_MAX, .max_epoch = -1};
 		ck_assert_int_eq(km_cluster_partition_log(c, topic, p,
 							  check_record, &a),
