@@ -16,6 +16,7 @@
 
 #include "kafkit/producer.h"
 #include "mock_client.h"
+#include "record_gen.h"
 
 #define NREC 2000
 #define NPART 2
@@ -39,36 +40,6 @@ static void on_delivery(const kp_delivery_report *dr, void *opaque)
 	r->offset = dr->offset;
 }
 
-/* Record i: key (null every 9th), value (null every 13th, else 0..199
- * bytes of binary after a label), 0 to 2 headers (a null value every
- * 4th record that has two), timestamp TS0 + 7 * i. */
-static int key_of(int i, char *buf)
-{
-	return i % 9 == 2 ? -1 : snprintf(buf, 32, "k%d", i);
-}
-
-static int value_of(int i, uint8_t *buf)
-{
-	if (i % 13 == 6)
-		return -1;
-	int n = snprintf((char *)buf, 32, "v%d-", i);
-	for (int j = 0; j < i % 200; j++)
-		buf[n++] = (uint8_t)((i * 13 + j * 5) & 0xff);
-	return n;
-}
-
-static size_t headers_of(int i, kp_header *h, char (*vals)[32])
-{
-	size_t n = (size_t)(i % 3);
-	for (size_t j = 0; j < n; j++) {
-		h[j].key = j ? "trace" : "origin";
-		int vn = snprintf(vals[j], 32, "h%zu.%d", j, i);
-		h[j].value = (j == 1 && i % 4 == 1) ? NULL : vals[j];
-		h[j].value_len = h[j].value ? (size_t)vn : 0;
-	}
-	return n;
-}
-
 static int hex(char *out, const void *p, int n)
 {
 	if (n < 0)
@@ -84,11 +55,11 @@ static int hex(char *out, const void *p, int n)
 /* kpy_consume.py's line for record i, reported at (partition, offset). */
 static int expected_line(char *out, int i, const report *r)
 {
-	char key[32], hv[2][32];
-	uint8_t value[256];
+	char key[RG_KEY_MAX], hv[RG_HEADERS_MAX][RG_KEY_MAX];
+	uint8_t value[RG_VALUE_MAX];
 	kp_header h[2];
-	int kn = key_of(i, key), vn = value_of(i, value);
-	size_t nh = headers_of(i, h, hv);
+	int kn = rg_key(i, key), vn = rg_value(i, value);
+	size_t nh = rg_headers(i, h, hv);
 	int k = sprintf(out, "%" PRId32 " %" PRId64 " %" PRId64 " 0 ",
 			r->partition, r->offset, TS0 + 7 * i);
 	k += hex(out + k, key, kn);
@@ -152,10 +123,10 @@ static void produce(km_cluster *c, const char *topic, const char *codec,
 		      "kp_producer_new: %s", err);
 	kp_conf_destroy(conf);
 	for (int i = 0; i < NREC; i++) {
-		char key[32], hv[2][32];
-		uint8_t value[256];
+		char key[RG_KEY_MAX], hv[RG_HEADERS_MAX][RG_KEY_MAX];
+		uint8_t value[RG_VALUE_MAX];
 		kp_header h[2];
-		int kn = key_of(i, key), vn = value_of(i, value);
+		int kn = rg_key(i, key), vn = rg_value(i, value);
 		kp_record rec = {
 			.topic = topic,
 			.partition = KP_PARTITION_ANY,
@@ -164,7 +135,7 @@ static void produce(km_cluster *c, const char *topic, const char *codec,
 			.value = vn < 0 ? NULL : value,
 			.value_len = vn < 0 ? 0 : (size_t)vn,
 			.headers = h,
-			.header_count = headers_of(i, h, hv),
+			.header_count = rg_headers(i, h, hv),
 			.timestamp = TS0 + 7 * i,
 		};
 		kp_err e = kp_send(p, &rec, on_delivery, &reps[i]);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "kafkit/producer.h"
+#include "record_gen.h"
 
 #define NPART 3
 #define TS0 INT64_C(1700000000000)
@@ -65,36 +66,6 @@ static void stop_mock(run *r)
 	rd_kafka_mock_cluster_destroy(r->mock);
 	rd_kafka_destroy(r->host);
 	free(r->recs);
-}
-
-/* Record i: key "key-<i>" (null every 10th), a value of varying length
- * (null every 17th: a tombstone), 0 to 2 headers (the second with a null
- * value every 5th), timestamp TS0 + i. */
-static int key_of(int i, char *buf)
-{
-	return i % 10 == 3 ? -1 : snprintf(buf, 32, "key-%d", i);
-}
-
-static int value_of(int i, uint8_t *buf)
-{
-	if (i % 17 == 5)
-		return -1;
-	int n = snprintf((char *)buf, 32, "value-%d:", i);
-	for (int j = 0; j < i % 300; j++)
-		buf[n++] = (uint8_t)((i * 31 + j * 7) & 0xff);
-	return n;
-}
-
-static size_t headers_of(int i, kp_header *h, char (*vals)[32])
-{
-	size_t n = (size_t)(i % 3);
-	for (size_t j = 0; j < n; j++) {
-		h[j].key = j ? "second" : "h-first";
-		int vn = snprintf(vals[j], 32, "hv%zu-%d", j, i);
-		h[j].value = (j == 1 && i % 5 == 0) ? NULL : vals[j];
-		h[j].value_len = h[j].value ? (size_t)vn : 0;
-	}
-	return n;
 }
 
 /* The report callback's opaque: the run and the record's index. */
@@ -143,10 +114,10 @@ static kp_producer *new_producer(const run *r, const char *codec,
 static void send_record(kp_producer *p, const char *topic, tag *tags,
 			int i)
 {
-	char key[32], hv[2][32];
-	uint8_t value[400];
+	char key[RG_KEY_MAX], hv[RG_HEADERS_MAX][RG_KEY_MAX];
+	uint8_t value[RG_VALUE_MAX];
 	kp_header h[2];
-	int kn = key_of(i, key), vn = value_of(i, value);
+	int kn = rg_key(i, key), vn = rg_value(i, value);
 	kp_record rec = {
 		.topic = topic,
 		.partition = KP_PARTITION_ANY,
@@ -155,7 +126,7 @@ static void send_record(kp_producer *p, const char *topic, tag *tags,
 		.value = vn < 0 ? NULL : value,
 		.value_len = vn < 0 ? 0 : (size_t)vn,
 		.headers = h,
-		.header_count = headers_of(i, h, hv),
+		.header_count = rg_headers(i, h, hv),
 		.timestamp = TS0 + i,
 	};
 	kp_err e = kp_send(p, &rec, on_delivery, &tags[i]);
@@ -165,10 +136,10 @@ static void send_record(kp_producer *p, const char *topic, tag *tags,
 /* Record i as the consumer returned it equals what was sent. */
 static void check_message(const rd_kafka_message_t *m, int i)
 {
-	char key[32], hv[2][32];
-	uint8_t value[400];
+	char key[RG_KEY_MAX], hv[RG_HEADERS_MAX][RG_KEY_MAX];
+	uint8_t value[RG_VALUE_MAX];
 	kp_header h[2];
-	int kn = key_of(i, key), vn = value_of(i, value);
+	int kn = rg_key(i, key), vn = rg_value(i, value);
 	if (kn < 0)
 		ck_assert_msg(m->key == NULL, "record %d: key not null", i);
 	else
@@ -186,7 +157,7 @@ static void check_message(const rd_kafka_message_t *m, int i)
 	rd_kafka_timestamp_type_t tt;
 	ck_assert_int_eq(rd_kafka_message_timestamp(m, &tt), TS0 + i);
 	ck_assert_int_eq(tt, RD_KAFKA_TIMESTAMP_CREATE_TIME);
-	size_t nh = headers_of(i, h, hv);
+	size_t nh = rg_headers(i, h, hv);
 	rd_kafka_headers_t *hdrs = NULL;
 	rd_kafka_resp_err_t e = rd_kafka_message_headers(m, &hdrs);
 	if (nh == 0) {
