@@ -374,6 +374,7 @@ void kp__acc_destroy(kp__acc *a)
 		kp__batch_free(b);
 	}
 	kc_compressor_free(a->cc);
+	kp__acc_seal_spares_free(a);
 	pthread_mutex_destroy(&a->table_lock);
 	pthread_mutex_destroy(&a->mem_lock);
 	pthread_mutex_destroy(&a->pool_lock);
@@ -403,11 +404,13 @@ void kp__acc_close(kp__acc *a)
 /* ---- append ------------------------------------------------------------- */
 
 /* Encode the record into tp's open batch or a new one. Precondition:
- * tp->lock held. *added receives the bytes the batch grew by. Returns
- * KP_OK, KP_ERR_CLOSED, KP_ERR_NOMEM, KP_ERR_ENCODE, KP_ERR_UNSUPPORTED. */
+ * tp->lock held. *added receives the bytes the batch grew by; *claimed a
+ * full batch this thread is to seal (kp__acc_seal_claim), or stays NULL.
+ * Returns KP_OK, KP_ERR_CLOSED, KP_ERR_NOMEM, KP_ERR_ENCODE,
+ * KP_ERR_UNSUPPORTED. */
 static kp_err append_locked(kp__acc *a, kp__tp *tp, const kp__append *r,
 			    const kc_rec_header *hdrs, size_t *added,
-			    kp__append_result *res)
+			    kp__append_result *res, kp__batch **claimed)
 {
 	/* Checked under the partition lock: an abort after close, which
 	 * takes this lock, cannot miss a batch appended here. */
@@ -449,10 +452,13 @@ static kp_err append_locked(kp__acc *a, kp__tp *tp, const kp__append *r,
 	res->new_batch = 1;
 	res->batch_full = tp->tail != NULL ||
 			  *added >= (size_t)a->conf.batch_size;
-	if (tp->tail)
+	if (tp->tail) {
+		if (kp__acc_seal_claim(a, tp, tp->tail))
+			*claimed = tp->tail;
 		tp->tail->next = b;
-	else
+	} else {
 		tp->head = b;
+	}
 	tp->tail = b;
 	tp->queued_batches++;
 appended:
@@ -516,8 +522,9 @@ static kp_err append_charged(kp__acc *a, const kp__append *r,
 	if (e != KP_OK)
 		return e;
 	size_t added = 0;
+	kp__batch *claimed = NULL;
 	pthread_mutex_lock(&tp->lock);
-	e = append_locked(a, tp, r, hdrs, &added, res);
+	e = append_locked(a, tp, r, hdrs, &added, res, &claimed);
 	pthread_mutex_unlock(&tp->lock);
 	if (sticky) {
 		if (e == KP_OK)
@@ -526,6 +533,8 @@ static kp_err append_charged(kp__acc *a, const kp__append *r,
 					    a->conf.batch_size);
 		pthread_mutex_unlock(&t->lock);
 	}
+	if (claimed)
+		kp__acc_seal_claimed(a, tp, claimed);
 	if (e == KP_OK) {
 		kp__acc_mem_adjust(a, *charge, added);
 		*charge = added;

@@ -132,6 +132,10 @@ typedef struct kp__append_result {
  * reserved before the locks are taken. A custom partitioner is called
  * with no lock held.
  * On error nothing was appended and nothing stays charged.
+ * With compression, when the record opens a new batch behind a full one
+ * while an older batch of the partition still waits for the sender, the
+ * full one is sealed (compressed) on the calling thread before returning,
+ * with no lock held (accumulator_seal.c).
  * Thread: any. */
 kp_err kp__acc_append(kp__acc *a, const kp__append *r, int64_t block_until_ms,
 		      kp__append_result *res);

@@ -9,17 +9,21 @@
 #include "accumulator_int.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "buf_int.h"
 #include "loop.h"
 
 /* ---- sender side -------------------------------------------------------- */
 
-/* Earliest time b, the head of its queue, is ready. Precondition: its
- * tp's lock held. */
+/* Earliest time b, the head of its queue, is ready; INT64_MAX while an
+ * application thread seals it (that thread wakes the sender after).
+ * Precondition: its tp's lock held. */
 static int64_t ready_at(const kp__acc *a, const kp__batch *b, int force)
 {
 	int64_t t;
+	if (b->sealing)
+		return INT64_MAX;
 	if (force || b->sealed || b->frozen || b->next ||
 	    kc_batch_bytes(&b->b) >= (size_t)a->conf.batch_size)
 		t = INT64_MIN;
@@ -201,8 +205,17 @@ static int64_t add_sat(int64_t t, int64_t d)
 	return t > INT64_MAX - d ? INT64_MAX : t + d;
 }
 
+/* Sleep briefly, for a seal on another thread to finish. */
+static void seal_wait(void)
+{
+	struct timespec ts = {0, 100 * 1000};
+	nanosleep(&ts, NULL);
+}
+
 /* Move to the end of *list every queued batch (all), or those whose
  * first append is at least timeout_ms before now; returns how many.
+ * A batch an application thread is sealing stays queued (its expiry is
+ * looked at again next time); all waits for such seals to finish.
  * *earliest: the smallest created_ms of the batches left queued
  * (INT64_MAX when none). */
 static size_t take_queued(kp__acc *a, kp__batch **list, int64_t now,
@@ -217,7 +230,14 @@ static size_t take_queued(kp__acc *a, kp__batch **list, int64_t now,
 		kp__batch **pp = &tp->head, *prev = NULL;
 		while (*pp) {
 			kp__batch *b = *pp;
-			if (!all && now - b->created_ms < timeout_ms) {
+			if (b->sealing && all) {
+				pthread_mutex_unlock(&tp->lock);
+				seal_wait();
+				pthread_mutex_lock(&tp->lock);
+				continue;
+			}
+			if (b->sealing ||
+			    (!all && now - b->created_ms < timeout_ms)) {
 				if (b->created_ms < *earliest)
 					*earliest = b->created_ms;
 				prev = b;

@@ -14,6 +14,10 @@
  * just share a starting point. */
 #define DRAIN_SLOTS 64
 
+/* Compression contexts kept for application threads' seals; more threads
+ * sealing at once get contexts of their own for that seal. */
+#define CC_SPARE 8
+
 struct mem_waiter;
 typedef struct kp__topic kp__topic; /* accumulator.c's own */
 
@@ -43,6 +47,10 @@ struct kp__acc {
 
 	pthread_mutex_t pool_lock;
 	kp__batch *pool;
+	/* Codec contexts of application threads that seal (pool_lock),
+	 * kept between seals as the sender keeps cc. */
+	kc_compressor *cc_spare[CC_SPARE];
+	size_t ncc_spare;
 
 	atomic_int closed;
 	atomic_int flushing;
@@ -77,5 +85,24 @@ kp_err kp__acc_pool_get(kp__acc *a, kp__tp *tp, int magic, kp__batch **out);
  * POOL_KEEP_FACTOR in accumulator.c). Precondition: b is on no list and
  * no longer charged. Any thread; takes pool_lock. */
 void kp__acc_pool_put(kp__acc *a, kp__batch *b);
+
+/* Whether the application thread appending to tp should seal prev, the
+ * full batch a new one was just opened behind, itself: only when prev is
+ * compressed and the sender is behind (an older batch of tp still waits
+ * to be drained), so the two threads compress in parallel and an
+ * unloaded producer keeps compression off the caller's thread. When it
+ * should, marks prev sealing (the claim) and returns 1.
+ * Precondition: tp->lock held, prev == the tail before the new batch.
+ * Thread: any appending thread. */
+int kp__acc_seal_claim(kp__acc *a, kp__tp *tp, kp__batch *prev);
+
+/* Seal b, claimed by kp__acc_seal_claim(), with a spare codec context,
+ * then drop the claim. A failed seal (KP_ERR_NOMEM, KP_ERR_ENCODE) is
+ * left for the sender's drain to retry and report. Precondition: no
+ * lock held. Thread: the thread that claimed b. */
+void kp__acc_seal_claimed(kp__acc *a, kp__tp *tp, kp__batch *b);
+
+/* Free the spare codec contexts. Thread: the destroyer. */
+void kp__acc_seal_spares_free(kp__acc *a);
 
 #endif

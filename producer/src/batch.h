@@ -50,6 +50,11 @@ typedef struct kp__batch {
 	size_t accounted;        /* bytes charged to buffer.memory */
 	int16_t last_kafka_err;  /* last retriable broker error, 0 none */
 	int sealed;
+	/* An application thread claimed b to seal it outside the partition
+	 * lock (accumulator_seal.c): while set, only that thread touches b's
+	 * builder, wire and sealed fields, and the sender leaves b queued.
+	 * Guarded by the tp lock. */
+	int sealing;
 	/* Idempotence: the state stamped into the sealed v2 header, or -1. */
 	int64_t producer_id;
 	int16_t producer_epoch;

@@ -259,6 +259,7 @@ END_TEST
 
 typedef struct ct_state {
 	kp__acc *a;
+	int64_t expire_timeout; /* alternated, so each pass walks */
 	atomic_int appenders_done;
 	uint8_t seen[CT_THREADS][CT_RECORDS];
 	int32_t last[CT_THREADS][CT_PARTS]; /* drainer: order per partition */
@@ -308,6 +309,13 @@ static void *ct_drainer(void *p)
 		kp__acc_foreach_tp(st->a, ct_leader, NULL);
 		int64_t now = (int64_t)kn__now_ms();
 		kp__batch *list = NULL;
+		/* Walks the queues (seals in progress included); nothing is
+		 * old enough to go. */
+		st->expire_timeout ^= 1;
+		ck_assert_uint_eq(kp__acc_expire(st->a, now,
+						 600000 + st->expire_timeout,
+						 &list),
+				  0);
 		for (int32_t node = 0; node < 3; node++)
 			kp__acc_drain(st->a, node, now, 64 * 1024, &list);
 		for (kp__batch *b = list; b; b = b->next) {
@@ -336,6 +344,8 @@ static void *ct_drainer(void *p)
 	return NULL;
 }
 
+/* _i: uncompressed, lz4 (appenders then seal batches themselves while
+ * the drainer drains and walks for expiry). */
 START_TEST(concurrent_appenders_one_drainer)
 {
 	static ct_state st;
@@ -347,6 +357,7 @@ START_TEST(concurrent_appenders_one_drainer)
 	c.batch_size = 2048;
 	c.buffer_memory = 64 * 1024; /* appenders block on it */
 	c.linger_ms = 1;
+	c.codec = _i ? KC_CODEC_LZ4 : KC_CODEC_NONE;
 	st.a = acc_new(&c);
 	pthread_t app[CT_THREADS], dr;
 	ct_arg args[CT_THREADS];
@@ -487,6 +498,147 @@ START_TEST(compressed_drains_share_contexts)
 }
 END_TEST
 
+/* ---- sealing on appending threads ---------------------------------------- */
+
+/* Three full batches queued on one partition: kp__batch.sealing is
+ * guarded by the partition lock, taken here as the sender would. */
+static size_t fill_three(kp__acc *a, kp__tp **tp)
+{
+	kp__append_result res;
+	size_t n = 0;
+	do {
+		kp__append r = rec("s", 0, NULL, value_of(100));
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+		n++;
+	} while (res.tp->queued_batches < 3);
+	*tp = res.tp;
+	return n;
+}
+
+/* With compression, a batch filled while an older one still waits for
+ * the sender is sealed by the appending thread; the oldest (the sender's
+ * next) and the open one are not; without compression none is. Every
+ * batch reads back, in order. _i: none, lz4. */
+START_TEST(appender_seals_when_sender_behind)
+{
+	static const int codecs[] = {KC_CODEC_NONE, KC_CODEC_LZ4};
+	kp__acc_conf c = conf_default();
+	c.batch_size = 2048;
+	c.codec = codecs[_i];
+	kp__acc *a = acc_new(&c);
+	kp__tp *tp;
+	size_t appended = fill_three(a, &tp);
+	kp__batch *first = tp->head, *second = first->next;
+	ck_assert_int_eq(first->sealed, 0);
+	ck_assert_int_eq(second->sealed, _i == 1);
+	ck_assert_int_eq(second->sealing, 0);
+	ck_assert_int_eq(tp->tail->sealed, 0);
+	int32_t leader = 0;
+	kp__acc_foreach_tp(a, set_leader, &leader);
+	kp__batch *list = NULL;
+	kp__acc_flush_begin(a);
+	while (kp__acc_drain(a, 0, (int64_t)kn__now_ms(), 1 << 20, &list))
+		;
+	kp__acc_flush_end(a);
+	ck_assert_uint_eq(list_len(list), 3);
+	ck_assert_ptr_eq(list->next, second);
+	size_t n = 0;
+	for (kp__batch *b = list; b; b = b->next) {
+		kc_records_iter it;
+		kc_decode_error err;
+		kc_batch_info info;
+		kc_record_view v;
+		kc_records_iter_init(&it, b->wire, b->wire_len, 0, &err);
+		ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
+		ck_assert_int_eq(info.codec, codecs[_i]);
+		size_t in_batch = 0;
+		while (kc_records_next(&it, &v) == 1)
+			in_batch++;
+		ck_assert_int_eq(err.code, KC_OK);
+		ck_assert_uint_eq(in_batch, b->nrecs);
+		n += in_batch;
+		kc_records_iter_free(&it);
+	}
+	ck_assert_uint_eq(n, appended);
+	release_all(a, list);
+	acc_done(a);
+}
+END_TEST
+
+static void set_sealing(kp__tp *tp, kp__batch *b, int on)
+{
+	pthread_mutex_lock(&tp->lock);
+	b->sealing = on;
+	pthread_mutex_unlock(&tp->lock);
+}
+
+typedef struct abort_arg {
+	kp__acc *a;
+	kp__batch *list;
+	size_t n;
+	atomic_int done;
+} abort_arg;
+
+static void *abort_thread(void *p)
+{
+	abort_arg *arg = p;
+	arg->n = kp__acc_abort(arg->a, &arg->list);
+	atomic_store(&arg->done, 1);
+	return NULL;
+}
+
+/* While an appending thread seals a batch, the sender leaves it alone:
+ * the drain stops at it (order kept), expiry skips it and takes it once
+ * the seal is done, and abort waits for the seal before taking it. */
+START_TEST(sealing_batch_left_alone)
+{
+	kp__acc_conf c = conf_default();
+	c.batch_size = 2048;
+	c.codec = KC_CODEC_LZ4;
+	kp__acc *a = acc_new(&c);
+	kp__tp *tp;
+	fill_three(a, &tp);
+	kp__batch *first = tp->head, *second = first->next;
+	set_sealing(tp, first, 1);
+	int32_t leader = 0;
+	kp__acc_foreach_tp(a, set_leader, &leader);
+	int64_t now = (int64_t)kn__now_ms();
+	kp__batch *list = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 0, now, 1 << 20, &list), 0);
+	ck_assert_int_eq(kp__acc_next_ready(a, now), INT64_MAX);
+	/* Expiry takes the others, not the one being sealed. */
+	ck_assert_uint_eq(kp__acc_expire(a, now + 60000, 1000, &list), 2);
+	ck_assert_ptr_eq(tp->head, first);
+	ck_assert_ptr_eq(tp->tail, first);
+	ck_assert_ptr_eq(list, second);
+	release_all(a, list);
+	list = NULL;
+	set_sealing(tp, first, 0);
+	ck_assert_uint_eq(kp__acc_expire(a, now + 60000, 1000, &list), 1);
+	ck_assert_ptr_eq(list, first);
+	release_all(a, list);
+	/* Abort waits until the seal is over. */
+	fill_three(a, &tp);
+	kp__batch *mid = tp->head->next;
+	set_sealing(tp, mid, 1);
+	static abort_arg arg;
+	memset(&arg, 0, sizeof arg);
+	arg.a = a;
+	pthread_t th;
+	ck_assert_int_eq(pthread_create(&th, NULL, abort_thread, &arg), 0);
+	struct timespec ts = {0, 30 * 1000000L};
+	nanosleep(&ts, NULL);
+	ck_assert_int_eq(atomic_load(&arg.done), 0);
+	set_sealing(tp, mid, 0);
+	pthread_join(th, NULL);
+	ck_assert_uint_eq(arg.n, 3);
+	ck_assert_ptr_eq(arg.list->next, mid);
+	ck_assert_ptr_null(tp->head);
+	release_all(a, arg.list);
+	acc_done(a);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("producer_accumulator_drain");
@@ -498,7 +650,9 @@ static Suite *suite(void)
 	tcase_add_test(t, expire_and_abort);
 	tcase_add_test(t, expire_skips_walks_but_not_batches);
 	tcase_add_loop_test(t, compressed_drains_share_contexts, 0, 3);
-	tcase_add_test(t, concurrent_appenders_one_drainer);
+	tcase_add_loop_test(t, appender_seals_when_sender_behind, 0, 2);
+	tcase_add_test(t, sealing_batch_left_alone);
+	tcase_add_loop_test(t, concurrent_appenders_one_drainer, 0, 2);
 	suite_add_tcase(s, t);
 	return s;
 }

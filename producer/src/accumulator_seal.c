@@ -1,0 +1,62 @@
+/*
+ * Sealing full batches on application threads. The sender seals each
+ * batch as it drains it; with compression that is most of its work, and
+ * one thread compressing every batch caps a producer at one core's
+ * compression rate while the appending thread waits for buffer memory.
+ * So when an appending thread fills a batch while an older one of the
+ * same partition still waits for the sender, it compresses the full one
+ * itself, outside every lock, as the Java client compresses on its
+ * callers' threads. The claim (kp__batch.sealing, under the partition
+ * lock) keeps the sender, expiry and abort off the batch meanwhile.
+ */
+#include "accumulator_int.h"
+
+#include "buf_int.h"
+
+int kp__acc_seal_claim(kp__acc *a, kp__tp *tp, kp__batch *prev)
+{
+	if (a->bcfg.codec == KC_CODEC_NONE || !prev || prev == tp->head ||
+	    prev->sealed || prev->frozen || prev->sealing)
+		return 0;
+	prev->sealing = 1;
+	return 1;
+}
+
+static kc_compressor *spare_take(kp__acc *a)
+{
+	kc_compressor *cc = NULL;
+	pthread_mutex_lock(&a->pool_lock);
+	if (a->ncc_spare)
+		cc = a->cc_spare[--a->ncc_spare];
+	pthread_mutex_unlock(&a->pool_lock);
+	return cc;
+}
+
+static void spare_give(kp__acc *a, kc_compressor *cc)
+{
+	if (!cc)
+		return;
+	pthread_mutex_lock(&a->pool_lock);
+	if (a->ncc_spare < CC_SPARE) {
+		a->cc_spare[a->ncc_spare++] = cc;
+		cc = NULL;
+	}
+	pthread_mutex_unlock(&a->pool_lock);
+	kc_compressor_free(cc);
+}
+
+void kp__acc_seal_claimed(kp__acc *a, kp__tp *tp, kp__batch *b)
+{
+	kc_compressor *cc = spare_take(a);
+	(void)kp__batch_seal_with(b, &cc);
+	spare_give(a, cc);
+	pthread_mutex_lock(&tp->lock);
+	b->sealing = 0;
+	pthread_mutex_unlock(&tp->lock);
+}
+
+void kp__acc_seal_spares_free(kp__acc *a)
+{
+	while (a->ncc_spare)
+		kc_compressor_free(a->cc_spare[--a->ncc_spare]);
+}
