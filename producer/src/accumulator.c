@@ -210,6 +210,13 @@ static kp_err table_grow(kp__acc *a)
 static kp_err topic_get(kp__acc *a, const char *name, kp__topic **out)
 {
 	size_t len = strlen(name);
+	kp__topic *last =
+		atomic_load_explicit(&a->last_topic, memory_order_acquire);
+	if (last && last->name_len == len &&
+	    memcmp(last->name, name, len) == 0) {
+		*out = last;
+		return KP_OK;
+	}
 	uint32_t h = kp__fnv1a(name, len);
 	kp_err err = KP_OK;
 	pthread_mutex_lock(&a->table_lock);
@@ -241,6 +248,8 @@ static kp_err topic_get(kp__acc *a, const char *name, kp__topic **out)
 		}
 	}
 	pthread_mutex_unlock(&a->table_lock);
+	if (t)
+		atomic_store_explicit(&a->last_topic, t, memory_order_release);
 	*out = t;
 	return err;
 }
@@ -333,6 +342,7 @@ kp_err kp__acc_new(kp__acc **out, const kp__acc_conf *conf)
 	pthread_condattr_init(&a->wait_attr);
 	pthread_condattr_setclock(&a->wait_attr, CLOCK_MONOTONIC);
 	atomic_init(&a->all_head, NULL);
+	atomic_init(&a->last_topic, NULL);
 	atomic_init(&a->closed, 0);
 	atomic_init(&a->flushing, 0);
 	for (size_t i = 0; i < DRAIN_SLOTS; i++)

@@ -34,6 +34,10 @@ struct kp__acc {
 	kp__topic **buckets;
 	size_t nbuckets, ntopics;
 	uint64_t topics_made;   /* seeds each topic's rng differently */
+	/* The topic found last, looked at before the table and its lock:
+	 * most producers send to one topic, and a topic is never freed
+	 * before the accumulator, so a stale pointer is still a topic. */
+	_Atomic(kp__topic *) last_topic;
 	_Atomic(kp__tp *) all_head;
 	kp__tp *all_tail;       /* table_lock */
 

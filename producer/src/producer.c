@@ -24,10 +24,10 @@ static void run_acknowledgements(const kp__conf_values *c,
 
 static void outstanding_sub(kp_producer *p, uint64_t n)
 {
+	if (atomic_fetch_sub(&p->outstanding, n) != n)
+		return;
 	pthread_mutex_lock(&p->out_lock);
-	p->outstanding -= n;
-	if (p->outstanding == 0)
-		pthread_cond_broadcast(&p->out_cond);
+	pthread_cond_broadcast(&p->out_cond);
 	pthread_mutex_unlock(&p->out_lock);
 }
 
@@ -244,9 +244,7 @@ kp_err kp_send(kp_producer *p, const kp_record *rec, kp_delivery_cb cb,
 		.free_cb = r.free_cb,
 		.free_opaque = r.free_opaque,
 	};
-	pthread_mutex_lock(&p->out_lock);
-	p->outstanding++;
-	pthread_mutex_unlock(&p->out_lock);
+	atomic_fetch_add(&p->outstanding, 1);
 	kp__append_result res;
 	err = kp__acc_append(p->acc, &a, deadline, &res);
 	kp__md_topic_put(t);
@@ -314,7 +312,7 @@ static kp_err wait_outstanding(kp_producer *p, int64_t timeout_ms)
 	int64_t deadline = (int64_t)kn__now_ms() + timeout_ms;
 	kp_err err = KP_OK;
 	pthread_mutex_lock(&p->out_lock);
-	while (p->outstanding > 0) {
+	while (atomic_load(&p->outstanding) > 0) {
 		if (timeout_ms < 0) {
 			pthread_cond_wait(&p->out_cond, &p->out_lock);
 			continue;

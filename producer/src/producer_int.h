@@ -37,10 +37,13 @@ struct kp_producer {
 	atomic_int magic;         /* record format for new batches */
 	atomic_int flushing;      /* flush or close asked: run at once */
 
-	/* Records accepted and not yet reported; flush and close wait on it. */
+	/* Records accepted and not yet reported; flush and close wait on
+	 * out_cond for it to reach 0. Counted atomically, so a send takes no
+	 * lock for it; out_lock is taken only to signal a drop to 0, which
+	 * a waiter cannot miss because it checks under the same lock. */
 	pthread_mutex_t out_lock;
 	pthread_cond_t out_cond;
-	uint64_t outstanding;
+	_Atomic uint64_t outstanding;
 
 	/* Sender thread only. */
 	pthread_t sender_tid;     /* valid once sender_started */
