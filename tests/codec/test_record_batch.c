@@ -448,9 +448,12 @@ START_TEST(size_accounting)
 		{KC_STR_LIT("a-longer-header-key"), KC_BYTES_NULL},
 		{KC_STR_LIT("z"), kc_bytes_of(big, 200)},
 	};
-	/* Widths cross varint boundaries: record lengths 63/64, 8191... */
+	/* Widths cross varint boundaries: record lengths 63/64, 8191...,
+	 * and timestamp deltas of every varlong width, negative too. */
 	for (int i = 0; i < 300; i++) {
 		int64_t ts = 1000000 + (i * 37) % 5000;
+		if (i % 5 == 4)
+			ts += (i % 2 ? 1 : -1) * ((int64_t)1 << (i % 62));
 		kc_bytes key = i % 3 ? kc_bytes_of(big, (size_t)i % 70)
 				     : KC_BYTES_NULL;
 		kc_bytes val = kc_bytes_of(big, (size_t)(i * 7) % 300);
