@@ -281,13 +281,19 @@ static inline uint64_t raw_uvarint(const uint8_t **p)
 	return raw_uvarint_long(p);
 }
 
-/* The bytes a key or value of zigzag length u takes (null: none), or -1
- * when u is negative otherwise. */
-static inline int64_t nullable_len(uint64_t u)
+/* Step *q over a key or value of zigzag length u: null (u = 1) takes no
+ * bytes and no comparison, since a position already past rend is refused
+ * by the next one (or by the record's final q == rend). false when u is
+ * negative otherwise, or the bytes run past rend. */
+static inline bool raw_skip_nullable(const uint8_t **q, const uint8_t *rend,
+				     uint64_t u)
 {
 	if (u == 1)
-		return 0;
-	return (u & 1) ? -1 : (int64_t)(u / 2);
+		return true;
+	if ((u & 1) || (ptrdiff_t)(u / 2) > rend - *q)
+		return false;
+	*q += u / 2;
+	return true;
 }
 
 /* Records from *p on while they end WALK_SLACK bytes before end, the
@@ -313,25 +319,30 @@ static bool walk_records_fast(const uint8_t **p, const uint8_t *end,
 			break; /* near the end (or past it): bounded walk */
 		const uint8_t *rend = q + u / 2;
 		q++; /* attributes */
-		/* timestampDelta: a varlong, its value does not matter */
-		int k = 0;
-		while (k < 10 && q[k] >= 0x80)
-			k++;
-		if (k == 10)
-			return false;
-		q += k + 1;
-		/* offsetDelta, then the key's length: at most 15 more bytes,
-		 * within the slack */
+		/* timestampDelta: a varlong, its value does not matter;
+		 * mostly one byte (records a few ms apart) */
+		if (q[0] < 0x80) {
+			q++;
+		} else {
+			int k = 1;
+			while (k < 10 && q[k] >= 0x80)
+				k++;
+			if (k == 10)
+				return false;
+			q += k + 1;
+		}
+		/* offsetDelta, then the key's length, and after null keys and
+		 * values the next lengths, unchecked: all read within 31
+		 * bytes from the end of the record's length, which lies
+		 * before lim, so inside the slack */
 		if (raw_uvarint(&q) != 2 * (uint64_t)d)
 			return false;
-		int64_t n = nullable_len(raw_uvarint(&q)); /* key */
-		if (n < 0 || n > rend - q)
+		u = raw_uvarint(&q); /* key */
+		if (!raw_skip_nullable(&q, rend, u))
 			return false;
-		q += n;
-		n = nullable_len(raw_uvarint(&q)); /* value */
-		if (n < 0 || n > rend - q)
+		u = raw_uvarint(&q); /* value */
+		if (!raw_skip_nullable(&q, rend, u))
 			return false;
-		q += n;
 		u = raw_uvarint(&q); /* header count */
 		if (u) {
 			if ((u & 1) || (ptrdiff_t)(u / 2) > (rend - q) / 2)

@@ -5,6 +5,9 @@
  * bytes); each complete frame is handed to on_frame in arrival order, as a
  * pointer into the input buffer (no copy). A Size below 0 or above the
  * configured maximum closes the connection as soon as its 4 bytes arrive.
+ * One readiness event reads on (a few reads at most) while the socket
+ * keeps filling the buffer, dispatching frames as they complete, so the
+ * answers to requests that arrived together leave in one write.
  *
  * Output: buffers queued by kn__conn_send* go out in queue order through
  * sendmsg with an iovec array (writev without SIGPIPE). Nothing is written

@@ -90,12 +90,14 @@ typedef struct thread_cpu {
 	long tid[MAX_THREADS];
 	char comm[MAX_THREADS][20];
 	unsigned long long ns[MAX_THREADS];
+	unsigned long long runs[MAX_THREADS]; /* times scheduled onto a CPU */
 } thread_cpu;
 
 typedef struct result {
 	double secs;
 	double peak_rss_mb, base_rss_mb;
 	double cpu_broker, cpu_client, cpu_main, cpu_load; /* seconds */
+	unsigned long long broker_runs; /* the broker thread's time slices */
 	long n;                 /* messages timed */
 	int64_t stored;         /* sum of high watermarks (messages) */
 	size_t retained_bytes;  /* kafkit only; 0 for librdkafka */
@@ -162,6 +164,7 @@ static void sample_threads(thread_cpu *t)
 		t->tid[i] = strtol(e->d_name, NULL, 10);
 		t->comm[i][0] = 0;
 		t->ns[i] = 0;
+		t->runs[i] = 0;
 		snprintf(path, sizeof path, "/proc/self/task/%ld/comm",
 			 t->tid[i]);
 		FILE *f = fopen(path, "r");
@@ -174,8 +177,10 @@ static void sample_threads(thread_cpu *t)
 			 t->tid[i]);
 		f = fopen(path, "r");
 		if (f) {
-			if (fscanf(f, "%llu", &t->ns[i]) != 1)
-				t->ns[i] = 0;
+			/* on-CPU ns, run-queue wait ns, time slices */
+			if (fscanf(f, "%llu %*u %llu", &t->ns[i],
+				   &t->runs[i]) != 2)
+				t->ns[i] = t->runs[i] = 0;
 			fclose(f);
 		}
 		t->n++;
@@ -193,21 +198,26 @@ static void cpu_split(const thread_cpu *a, const thread_cpu *b, result *r)
 {
 	long pid = (long)getpid();
 	r->cpu_broker = r->cpu_client = r->cpu_main = r->cpu_load = 0;
+	r->broker_runs = 0;
 	for (int i = 0; i < b->n; i++) {
-		unsigned long long before = 0;
+		unsigned long long before = 0, runs_before = 0;
 		for (int j = 0; j < a->n; j++)
-			if (a->tid[j] == b->tid[i])
+			if (a->tid[j] == b->tid[i]) {
 				before = a->ns[j];
+				runs_before = a->runs[j];
+			}
 		double s = (double)(b->ns[i] - before) / 1e9;
 		if (b->tid[i] == pid)
 			r->cpu_main += s;
 		else if (!strcmp(b->comm[i], "loadgen"))
 			r->cpu_load += s;
 		else if (strncmp(b->comm[i], "rdk:", 4) ||
-			 !strcmp(b->comm[i], "rdk:mock"))
+			 !strcmp(b->comm[i], "rdk:mock")) {
 			r->cpu_broker += s;
-		else
+			r->broker_runs += b->runs[i] - runs_before;
+		} else {
 			r->cpu_client += s;
+		}
 	}
 }
 
@@ -479,6 +489,10 @@ static void print_result(const target *t, const opts *o, const result *r)
 	       r->cpu_client, r->cpu_main, r->cpu_load,
 	       (r->cpu_broker + r->cpu_client + r->cpu_main + r->cpu_load) /
 		       r->secs);
+	/* Each time slice is a wake-up (or a preemption): a broker that
+	 * sleeps and wakes per request pays the scheduler every time. */
+	printf("%-10s broker thread scheduled %llu times (%.2f per 1000 msg)\n",
+	       "", r->broker_runs, (double)r->broker_runs * 1000 / (double)r->n);
 	if (!strcmp(t->name, "kafkit"))
 		printf("%-10s retained: %.1f MB in %zu batches (%d partitions)\n",
 		       "", (double)r->retained_bytes / 1e6, r->retained_batches,

@@ -486,6 +486,40 @@ START_TEST(test_pipelined_frames_in_order)
 }
 END_TEST
 
+/* Frames larger than a read chunk that arrived together are read,
+ * dispatched and answered within one loop iteration, with one write: the
+ * reads go on while they fill the buffer (a read sized to one frame stops
+ * at its end). */
+START_TEST(test_frames_arrived_together_answered_at_once)
+{
+	static const uint32_t sizes[] = {16400, 16400, 16400};
+	enum { TOTAL = 3 * (4 + 16400) };
+	uint8_t *stream = malloc(TOTAL), *back = malloc(TOTAL);
+	ck_assert_uint_eq(build_stream(stream, sizes, 3), TOTAL);
+	sconn *sc;
+	int fd = cli_accepted(&sc);
+	/* Over loopback the bytes are queued at the server when send
+	 * returns; nothing has been read yet. */
+	ck_assert_int_eq(send(fd, stream, TOTAL, MSG_NOSIGNAL), TOTAL);
+	ck_assert_uint_eq(sc->nframes, 0);
+	ck_assert_int_eq(kn__loop_run_once(S.loop, SPIN_MS), 0);
+	ck_assert_uint_eq(sc->nframes, 3);
+	ck_assert_uint_eq(kn__conn_in_buffered(sc->c), 0);
+	ck_assert_uint_eq(kn__conn_out_pending(sc->c), 0);
+	/* Every echo is at the client already: read without turning the
+	 * loop. */
+	size_t got = 0;
+	ssize_t r;
+	while (got < TOTAL && (r = read(fd, back + got, TOTAL - got)) > 0)
+		got += (size_t)r;
+	ck_assert_uint_eq(got, TOTAL);
+	ck_assert_mem_eq(back, stream, TOTAL);
+	close(fd);
+	free(stream);
+	free(back);
+}
+END_TEST
+
 /* Kept frames: the connection never writes to a kept buffer again, so
  * every kept frame still holds its bytes (less the one byte the holder
  * flipped) after later reads, including a frame split across reads and
@@ -1098,6 +1132,7 @@ static Suite *conn_suite(void)
 	tcase_add_test(tc, test_split_at_every_byte_boundary);
 	tcase_add_test(tc, test_one_byte_at_a_time);
 	tcase_add_test(tc, test_pipelined_frames_in_order);
+	tcase_add_test(tc, test_frames_arrived_together_answered_at_once);
 	tcase_add_test(tc, test_take_input_keeps_frames);
 	tcase_add_test(tc, test_bad_sizes_close_only_that_connection);
 	tcase_set_timeout(tc, 60);
