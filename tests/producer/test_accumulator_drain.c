@@ -436,6 +436,28 @@ START_TEST(expire_skips_walks_but_not_batches)
 }
 END_TEST
 
+/* Decode sealed b: one batch of `codec`, every value value_len bytes, as
+ * many records as b reports. Returns that count. */
+static size_t read_back(const kp__batch *b, int codec, int32_t value_len)
+{
+	kc_records_iter it;
+	kc_decode_error err;
+	kc_batch_info info;
+	kc_record_view v;
+	size_t n = 0;
+	kc_records_iter_init(&it, b->wire, b->wire_len, 0, &err);
+	ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
+	ck_assert_int_eq(info.codec, codec);
+	while (kc_records_next(&it, &v) == 1) {
+		ck_assert_int_eq(v.value.len, value_len);
+		n++;
+	}
+	ck_assert_int_eq(err.code, KC_OK);
+	ck_assert_uint_eq(n, b->nrecs);
+	kc_records_iter_free(&it);
+	return n;
+}
+
 /* Sealing takes the accumulator's codec contexts and compression
  * buffer: with gzip, lz4 and zstd, once warm, draining allocates nothing
  * (no context per batch or per seal), no batch holds either, every
@@ -475,19 +497,7 @@ START_TEST(compressed_drains_share_contexts)
 			 * buffer of its own. */
 			ck_assert_ptr_null(b->b.cc);
 			ck_assert_ptr_null(b->b.z.buf);
-			kc_records_iter it;
-			kc_decode_error err;
-			kc_batch_info info;
-			kc_record_view v;
-			kc_records_iter_init(&it, b->wire, b->wire_len, 0, &err);
-			ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
-			ck_assert_int_eq(info.codec, codecs[_i]);
-			while (kc_records_next(&it, &v) == 1) {
-				ck_assert_int_eq(v.value.len, 50);
-				records++;
-			}
-			ck_assert_int_eq(err.code, KC_OK);
-			kc_records_iter_free(&it);
+			records += read_back(b, codecs[_i], 50);
 		}
 		ck_assert_uint_eq(records, 300);
 		release_all(a, list);
@@ -543,22 +553,8 @@ START_TEST(appender_seals_when_sender_behind)
 	ck_assert_uint_eq(list_len(list), 3);
 	ck_assert_ptr_eq(list->next, second);
 	size_t n = 0;
-	for (kp__batch *b = list; b; b = b->next) {
-		kc_records_iter it;
-		kc_decode_error err;
-		kc_batch_info info;
-		kc_record_view v;
-		kc_records_iter_init(&it, b->wire, b->wire_len, 0, &err);
-		ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
-		ck_assert_int_eq(info.codec, codecs[_i]);
-		size_t in_batch = 0;
-		while (kc_records_next(&it, &v) == 1)
-			in_batch++;
-		ck_assert_int_eq(err.code, KC_OK);
-		ck_assert_uint_eq(in_batch, b->nrecs);
-		n += in_batch;
-		kc_records_iter_free(&it);
-	}
+	for (kp__batch *b = list; b; b = b->next)
+		n += read_back(b, codecs[_i], 100);
 	ck_assert_uint_eq(n, appended);
 	release_all(a, list);
 	acc_done(a);
