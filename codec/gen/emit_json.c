@@ -96,12 +96,12 @@ static void emit_json_fn(kg__buf *b, const kg_struct *s)
 		const char *lv = kg_fmt("m->%s", f->name);
 		const char *jn = json_name(f->name);
 		bool o = kg__open_if(&body, c);
-		kg__ln(&body, "kc_json_key(j, \"%s\");", jn);
+		kg__ln(&body, "KC_JSON_KEY(j, \"%s\");", jn);
 		const char *cnt = f->count ? kg_fmt("m->%s", f->count->name)
 					   : kg_fmt("%s_count", lv);
 		json_value(&body, &f->type, lv, f, cnt);
 		if (f->crc) {
-			kg__ln(&body, "kc_json_key(j, \"%sOk\");", jn);
+			kg__ln(&body, "KC_JSON_KEY(j, \"%sOk\");", jn);
 			kg__ln(&body, "kc_json_bool(j, m->%s_ok);", f->name);
 		}
 		kg__close_if(&body, o);

@@ -1,9 +1,9 @@
 /* The JSON writer under the generated T_json() functions. */
 #include <math.h>
 #include <stdio.h>
-#include <stdatomic.h>
 #include <string.h>
 
+#include "base64_int.h"
 #include "buf_int.h"
 #include "kafkit/json.h"
 
@@ -82,17 +82,27 @@ static void putc1(kc_json *j, char c)
 }
 
 /* Before a value or key: the separator from the previous one. */
-static void sep(kc_json *j)
+static inline void sep(kc_json *j)
 {
 	if (j->comma)
 		putc1(j, ',');
 }
 
+/* An opening bracket c after the separator: one reservation. */
+static inline void open_c(kc_json *j, char c)
+{
+	char *p = room(j, 2);
+	if (!p)
+		return;
+	p[0] = ',';
+	p[j->comma] = c;
+	j->len += 1u + j->comma;
+	j->comma = false;
+}
+
 void kc_json_begin_object(kc_json *j)
 {
-	sep(j);
-	putc1(j, '{');
-	j->comma = false;
+	open_c(j, '{');
 }
 
 void kc_json_end_object(kc_json *j)
@@ -103,9 +113,7 @@ void kc_json_end_object(kc_json *j)
 
 void kc_json_begin_array(kc_json *j)
 {
-	sep(j);
-	putc1(j, '[');
-	j->comma = false;
+	open_c(j, '[');
 }
 
 void kc_json_end_array(kc_json *j)
@@ -117,22 +125,40 @@ void kc_json_end_array(kc_json *j)
 void kc_json_key(kc_json *j, const char *key)
 {
 	size_t n = strlen(key);
-	sep(j);
-	char *p = room(j, n + 3);
+	char *p = room(j, n + 4);
 	if (!p)
 		return;
+	*p = ',';
+	p += j->comma;
 	p[0] = '"';
 	memcpy(p + 1, key, n);
 	p[n + 1] = '"';
 	p[n + 2] = ':';
-	j->len += n + 3;
+	j->len = (size_t)(p + n + 3 - j->buf);
+	j->comma = false;
+}
+
+void kc_json_keyq_grow(kc_json *j, const char *q, size_t n)
+{
+	char *p = room(j, n + 1);
+	if (!p)
+		return;
+	*p = ',';
+	p += j->comma;
+	memcpy(p, q, n);
+	j->len = (size_t)(p + n - j->buf);
 	j->comma = false;
 }
 
 void kc_json_raw(kc_json *j, const char *s, size_t n)
 {
-	sep(j);
-	put(j, s, n);
+	char *p = room(j, n + 1);
+	if (!p)
+		return;
+	*p = ',';
+	p += j->comma;
+	memcpy(p, s, n);
+	j->len = (size_t)(p + n - j->buf);
 	j->comma = true;
 }
 
@@ -149,32 +175,86 @@ void kc_json_bool(kc_json *j, bool v)
 		kc_json_raw(j, "false", 5);
 }
 
-/* Decimal digits of v, ending at end; returns where they start. Numbers
- * are most of a JSON event: snprintf would be a fifth of the time. */
-static char *digits(uint64_t v, char *end)
+/* "00" to "99": numbers are most of a JSON event, and two digits per
+ * division halve the work of one. */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233"
+	"34353637383940414243444546474849505152535455565758596061626364656667"
+	"6869707172737475767778798081828384858687888990919293949596979899";
+
+static const uint64_t pow10_tab[20] = {
+	1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u,
+	100000000u, 1000000000u, 10000000000u, 100000000000u,
+	1000000000000u, 10000000000000u, 100000000000000u,
+	1000000000000000u, 10000000000000000u, 100000000000000000u,
+	1000000000000000000u, 10000000000000000000u};
+
+/* Decimal digits in v (1 to 20): log10 from the bit length (1233/4096
+ * is just above log10(2)), corrected by one comparison. */
+static inline unsigned ndigits(uint64_t v)
 {
-	do {
-		*--end = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	return end;
+	v |= 1;
+	unsigned t = (64u - (unsigned)__builtin_clzll(v)) * 1233u >> 12;
+	return t + (v >= pow10_tab[t]);
+}
+
+/* Two digits of r < 100 ending at end. */
+static inline void pair(char *end, uint32_t r)
+{
+	memcpy(end - 2, digit_pairs + 2 * r, 2);
+}
+
+/* The ndigits(v) digits of v written backwards from end: eight digits
+ * per 64-bit division, then 32-bit arithmetic. */
+static inline void digits(uint64_t v, char *end)
+{
+	while (v >= 100000000u) {
+		uint32_t lo = (uint32_t)(v % 100000000u);
+		v /= 100000000u;
+		uint32_t a = lo / 10000, b = lo % 10000;
+		pair(end, b % 100);
+		pair(end - 2, b / 100);
+		pair(end - 4, a % 100);
+		pair(end - 6, a / 100);
+		end -= 8;
+	}
+	uint32_t w = (uint32_t)v;
+	while (w >= 100) {
+		pair(end, w % 100);
+		w /= 100;
+		end -= 2;
+	}
+	if (w >= 10)
+		pair(end, w);
+	else
+		end[-1] = (char)('0' + w);
+}
+
+/* A number value: separator, sign, digits, straight into the buffer. */
+static inline void number(kc_json *j, uint64_t mag, bool neg)
+{
+	unsigned n = ndigits(mag);
+	char *p = room(j, n + 2);
+	if (!p)
+		return;
+	*p = ',';
+	p += j->comma;
+	*p = '-';
+	p += neg;
+	digits(mag, p + n);
+	j->len = (size_t)(p + n - j->buf);
+	j->comma = true;
 }
 
 void kc_json_int(kc_json *j, int64_t v)
 {
-	char t[24], *e = t + sizeof t;
 	/* the magnitude as unsigned: -INT64_MIN does not fit int64 */
-	char *p = digits(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, e);
-	if (v < 0)
-		*--p = '-';
-	kc_json_raw(j, p, (size_t)(e - p));
+	number(j, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0);
 }
 
 void kc_json_uint(kc_json *j, uint64_t v)
 {
-	char t[24], *e = t + sizeof t;
-	char *p = digits(v, e);
-	kc_json_raw(j, p, (size_t)(e - p));
+	number(j, v, false);
 }
 
 void kc_json_double(kc_json *j, double v)
@@ -217,6 +297,35 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return k;
 }
 
+/* Whether any byte of the 8 in w needs escaping or checking: a control
+ * character, a quote, a backslash or a byte >= 0x80 (SWAR: each test sets
+ * the top bit of the bytes it matches). */
+static inline uint64_t special8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+	uint64_t ctl = (w | high) - ones * 0x20;      /* high clear: < 0x20 */
+	uint64_t q = (quote | high) - ones;           /* high clear: == '"' */
+	uint64_t b = (bslash | high) - ones;          /* high clear: == '\\' */
+	return (w | ~ctl | ~q | ~b) & high;
+}
+
+/* End of the run of plain bytes (printable ASCII other than quote and
+ * backslash) starting at s[i], eight bytes per step. */
+static inline size_t plain_run(const unsigned char *s, size_t i, size_t n)
+{
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (special8(w))
+			break;
+	}
+	while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' &&
+	       s[i] != '\\')
+		i++;
+	return i;
+}
+
 /* The escaped body of a string, without quotes. Runs of plain bytes are
  * copied at once: most Kafka strings need no escaping. */
 static void escaped(kc_json *j, const unsigned char *s, size_t n)
@@ -224,10 +333,7 @@ static void escaped(kc_json *j, const unsigned char *s, size_t n)
 	static const char hexd[] = "0123456789abcdef";
 	size_t i = 0;
 	while (i < n) {
-		size_t run = i;
-		while (run < n && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' &&
-		       s[run] != '\\')
-			run++;
+		size_t run = plain_run(s, i, n);
 		if (run > i) {
 			put(j, (const char *)s + i, run - i);
 			i = run;
@@ -271,6 +377,20 @@ static void escaped(kc_json *j, const unsigned char *s, size_t n)
 
 void kc_json_strn(kc_json *j, const char *s, size_t n)
 {
+	/* most strings need no escaping: then one reservation and one copy */
+	if (plain_run((const unsigned char *)s, 0, n) == n) {
+		char *p = room(j, n + 3);
+		if (!p)
+			return;
+		*p = ',';
+		p += j->comma;
+		*p = '"';
+		memcpy(p + 1, s, n);
+		p[n + 1] = '"';
+		j->len = (size_t)(p + n + 2 - j->buf);
+		j->comma = true;
+		return;
+	}
 	sep(j);
 	putc1(j, '"');
 	escaped(j, (const unsigned char *)s, n);
@@ -294,110 +414,42 @@ void kc_json_cstr(kc_json *j, const char *s)
 		kc_json_strn(j, s, strlen(s));
 }
 
-/* Pairs of base64 digits for every 12-bit value of an alphabet, so the
- * hot loop turns 3 bytes into 4 digits with two table loads. Built on
- * first use (std and url alphabets differ only in the last two digits). */
-typedef struct b64_pairs {
-	char d[4096][2];
-} b64_pairs;
-
-static const b64_pairs *b64_table(const char *alpha, b64_pairs *t,
-				  atomic_int *ready)
-{
-	if (!atomic_load_explicit(ready, memory_order_acquire)) {
-		/* Idempotent: racing threads write the same bytes. */
-		for (unsigned v = 0; v < 4096; v++) {
-			t->d[v][0] = alpha[v >> 6];
-			t->d[v][1] = alpha[v & 63];
-		}
-		atomic_store_explicit(ready, 1, memory_order_release);
-	}
-	return t;
-}
-
-static void b64(kc_json *j, const uint8_t *s, size_t n, const char *alpha,
-		const b64_pairs *pairs, bool pad)
-{
-	char *p = room(j, (n + 2) / 3 * 4);
-	if (!p)
-		return;
-	char *o = p;
-	size_t i = 0;
-	/* Six bytes per step from one 8-byte load (two bytes of slack past
-	 * them, hence the bound): four table loads, one 8-byte store. */
-	for (; i + 8 <= n; i += 6, o += 8) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		w = __builtin_bswap64(w);
-		uint32_t hi = (uint32_t)(w >> 40), lo = (uint32_t)(w >> 16) & 0xffffff;
-		char out[8];
-		memcpy(out, pairs->d[hi >> 12], 2);
-		memcpy(out + 2, pairs->d[hi & 4095], 2);
-		memcpy(out + 4, pairs->d[lo >> 12], 2);
-		memcpy(out + 6, pairs->d[lo & 4095], 2);
-		memcpy(o, out, 8);
-	}
-	for (; i + 3 <= n; i += 3, o += 4) {
-		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		memcpy(o, pairs->d[v >> 12], 2);
-		memcpy(o + 2, pairs->d[v & 4095], 2);
-	}
-	if (n - i == 1) {
-		uint32_t v = (uint32_t)s[i] << 16;
-		*o++ = alpha[v >> 18];
-		*o++ = alpha[v >> 12 & 63];
-		if (pad) {
-			*o++ = '=';
-			*o++ = '=';
-		}
-	} else if (n - i == 2) {
-		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
-		*o++ = alpha[v >> 18];
-		*o++ = alpha[v >> 12 & 63];
-		*o++ = alpha[v >> 6 & 63];
-		if (pad)
-			*o++ = '=';
-	}
-	j->len += (size_t)(o - p);
-}
-
-static b64_pairs std64_pairs, url64_pairs;
-static atomic_int std64_ready, url64_ready;
-
 void kc_json_bytes_as(kc_json *j, kc_bytes b, kc_json_bytes_mode mode)
 {
-	static const char std64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	static const char hexd[] = "0123456789abcdef";
 	if (b.len < 0) {
 		kc_json_null(j);
 		return;
 	}
 	size_t n = (size_t)b.len;
-	sep(j);
-	putc1(j, '"');
-	switch (mode) {
-	case KC_JSON_BYTES_HEX: {
-		char *p = room(j, 2 * n);
-		if (!p)
-			break;
+	if (mode == KC_JSON_BYTES_TEXT) {
+		sep(j);
+		putc1(j, '"');
+		escaped(j, b.ptr, n);
+		putc1(j, '"');
+		j->comma = true;
+		return;
+	}
+	/* hex and base64 have a known length: one reservation for the
+	 * separator, the quotes and the digits */
+	size_t body = mode == KC_JSON_BYTES_HEX ? 2 * n : (n + 2) / 3 * 4;
+	char *p = room(j, body + 3);
+	if (!p)
+		return;
+	*p = ',';
+	p += j->comma;
+	*p++ = '"';
+	if (mode == KC_JSON_BYTES_HEX) {
 		for (size_t i = 0; i < n; i++) {
 			p[2 * i] = hexd[b.ptr[i] >> 4];
 			p[2 * i + 1] = hexd[b.ptr[i] & 15];
 		}
-		j->len += 2 * n;
-		break;
+		p += 2 * n;
+	} else {
+		p = kc__base64_std(p, b.ptr, n);
 	}
-	case KC_JSON_BYTES_TEXT:
-		escaped(j, b.ptr, n);
-		break;
-	case KC_JSON_BYTES_BASE64:
-	default:
-		b64(j, b.ptr, n, std64,
-		    b64_table(std64, &std64_pairs, &std64_ready), true);
-		break;
-	}
-	putc1(j, '"');
+	*p++ = '"';
+	j->len = (size_t)(p - j->buf);
 	j->comma = true;
 }
 
@@ -408,13 +460,15 @@ void kc_json_bytes(kc_json *j, kc_bytes b)
 
 void kc_json_uuid(kc_json *j, const kc_uuid *u)
 {
-	static const char url64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	sep(j);
-	putc1(j, '"');
-	b64(j, u->b, 16, url64, b64_table(url64, &url64_pairs, &url64_ready),
-	    false);
-	putc1(j, '"');
+	char *p = room(j, 22 + 3);
+	if (!p)
+		return;
+	*p = ',';
+	p += j->comma;
+	*p++ = '"';
+	p = kc__base64_url_nopad(p, u->b, 16);
+	*p++ = '"';
+	j->len = (size_t)(p - j->buf);
 	j->comma = true;
 }
 

@@ -28,9 +28,14 @@ int main(int argc, char **argv)
 		fputs(kx__usage, stdout);
 		return KX__EXIT_OK;
 	}
-	/* whole blocks to stdout: NDJSON of a large capture is many lines */
+	/* whole blocks to stdout: a large capture is many lines. NDJSON from
+	 * a file comes in large chunks already (tool.c): unbuffered, each is
+	 * one write(2) without a copy into the stdio buffer. */
 	static char obuf[1 << 16];
-	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
+	if (o.json && o.read)
+		setvbuf(stdout, NULL, _IONBF, 0);
+	else
+		setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kafkit/buf.h"
 #include "kafkit/err.h"
@@ -68,6 +69,16 @@ void kc_json_end_array(kc_json *j);
  * no escaping (no quote, backslash or control character); generated code
  * and tools pass literals. */
 void kc_json_key(kc_json *j, const char *key);
+/* An object key given already quoted with its colon: the n bytes at q are
+ * `"key":` (q needs no escaping, as for kc_json_key). The fast form, for
+ * keys known at compile time: see KC_JSON_KEY. */
+static inline void kc_json_keyq(kc_json *j, const char *q, size_t n);
+/* kc_json_key for a string literal: one copy of the quoted key, its length
+ * a constant. */
+#define KC_JSON_KEY(j, lit) \
+	kc_json_keyq((j), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
+/* Slow path of kc_json_keyq (the buffer must grow); not for direct use. */
+void kc_json_keyq_grow(kc_json *j, const char *q, size_t n);
 
 void kc_json_null(kc_json *j);
 void kc_json_bool(kc_json *j, bool v);
@@ -96,6 +107,22 @@ void kc_json_raw(kc_json *j, const char *s, size_t n);
 /* Append "\n" and start a new document: the next value gets no comma
  * (NDJSON, one document per line). */
 void kc_json_newline(kc_json *j);
+
+static inline void kc_json_keyq(kc_json *j, const char *q, size_t n)
+{
+	/* a comma and the key fit: one store and one copy of constant size
+	 * once inlined */
+	if (j->cap - j->len <= n || j->err) {
+		kc_json_keyq_grow(j, q, n);
+		return;
+	}
+	char *p = j->buf + j->len;
+	*p = ',';
+	p += j->comma;
+	memcpy(p, q, n);
+	j->len = (size_t)(p + n - j->buf);
+	j->comma = false;
+}
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,7 @@
  *   reasm.c   TCP reassembly per direction (out-of-order, gaps)
  *   framer.c  Kafka framing, resync, request/response pairing
  *   reader.c  libpcap input and the public kx_reader_* functions
+ *   mapread.c offline files parsed in place from a mapping (mapread.h)
  *   util.c    events, warnings, addresses, errors
  * Everything here runs on the thread that owns the reader.
  */
@@ -145,12 +146,23 @@ struct kx_reader {
 	/* the first positive callback value or negative error stops work */
 	int stop_rc;
 	bool finished;
-	/* libpcap */
+	/* input: a mapped file (or buffer) until it is handed off, or libpcap */
+	struct kx__map *map;
 	void *pcap;        /* pcap_t */
 	int linktype;
 	atomic_int stop_req; /* kx_reader_stop: any thread or a signal */
 	char err[512];
 };
+
+/* ---- reader.c ---------------------------------------------------------- */
+
+/* Open n bytes at p holding a pcap or pcapng file for kx_reader_run, as
+ * kx_reader_open_file does for a file: parsed in place, or through libpcap
+ * (fmemopen) with opts.use_libpcap or outside the mapped reader's subset.
+ * The bytes must stay valid and unchanged until kx_reader_free. Errors as
+ * kx_reader_open_file (KX_ERR_IO also when fmemopen fails). For the fuzz
+ * target and the tests. Reader thread. */
+int kx__reader_open_buf(kx_reader *r, const uint8_t *p, size_t n);
 
 /* ---- util.c ------------------------------------------------------------ */
 

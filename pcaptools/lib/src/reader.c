@@ -1,8 +1,10 @@
 /* The public reader: options, libpcap input, packets to connections. */
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf_int.h"
+#include "mapread.h"
 #include "pcap_int.h"
 
 static char *dup_str(const char *s)
@@ -69,6 +71,7 @@ void kx_reader_free(kx_reader *r)
 		return;
 	if (r->pcap)
 		pcap_close(r->pcap);
+	kx__map_free(r->map);
 	kx__conn_free_all(r);
 	kc__free(r->ports);
 	kc__free(r->filter);
@@ -134,8 +137,15 @@ int kx_reader_open_file(kx_reader *r, const char *path)
 {
 	if (!path)
 		return kx__fail(r, KX_ERR_ARG, "no capture file named");
-	if (r->pcap)
+	if (r->pcap || r->map)
 		return kx__fail(r, KX_ERR_STATE, "a capture is already open");
+	if (strcmp(path, "-") && !r->opts.use_libpcap) {
+		int m = kx__map_open_file(r, path);
+		if (m == KX_ERR_NOMEM)
+			return kx__fail(r, m, "out of memory");
+		if (m == 0)
+			return 0;
+	}
 	char eb[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *pc = pcap_open_offline_with_tstamp_precision(
 		path, PCAP_TSTAMP_PRECISION_NANO, eb);
@@ -146,11 +156,91 @@ int kx_reader_open_file(kx_reader *r, const char *path)
 	return opened(r, pc, path);
 }
 
+/* libpcap over n bytes at p, nanosecond timestamps; NULL with eb set. */
+static pcap_t *pcap_open_mem(const uint8_t *p, size_t n, char *eb)
+{
+	FILE *f = fmemopen((void *)p, n, "rb");
+	if (!f) {
+		snprintf(eb, PCAP_ERRBUF_SIZE, "fmemopen failed");
+		return NULL;
+	}
+	pcap_t *pc = pcap_fopen_offline_with_tstamp_precision(
+		f, PCAP_TSTAMP_PRECISION_NANO, eb);
+	if (!pc)
+		fclose(f);
+	return pc;
+}
+
+int kx__reader_open_buf(kx_reader *r, const uint8_t *p, size_t n)
+{
+	if (!p)
+		return kx__fail(r, KX_ERR_ARG, "no capture given");
+	if (r->pcap || r->map)
+		return kx__fail(r, KX_ERR_STATE, "a capture is already open");
+	if (!r->opts.use_libpcap) {
+		int m = kx__map_open_buf(r, p, n);
+		if (m == KX_ERR_NOMEM)
+			return kx__fail(r, m, "out of memory");
+		if (m == 0)
+			return 0;
+	}
+	char eb[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *pc = pcap_open_mem(p, n, eb);
+	if (!pc)
+		return kx__fail(r, KX_ERR_IO, "buffer: %s", eb);
+	return opened(r, pc, "buffer");
+}
+
+/* The mapped reader met a record it leaves to libpcap: reopen the same
+ * input with libpcap, skip the packets already delivered (unfiltered, so
+ * every record counts), then filter as kx_reader_open_file would. The
+ * errors libpcap reports from here on are the ones a libpcap read gives. */
+static int hand_off(kx_reader *r)
+{
+	kx__map *m = r->map;
+	char eb[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *pc = m->path ? pcap_open_offline_with_tstamp_precision(
+				       m->path, PCAP_TSTAMP_PRECISION_NANO, eb)
+			     : pcap_open_mem(m->base, m->len, eb);
+	if (!pc)
+		return kx__fail(r, KX_ERR_IO, "%s: %s",
+				m->path ? m->path : "buffer", eb);
+	for (uint64_t i = 0; i < m->records; i++) {
+		struct pcap_pkthdr *h;
+		const u_char *d;
+		if (pcap_next_ex(pc, &h, &d) != 1) {
+			int rc = kx__fail(r, KX_ERR_IO, "packet %llu: %s",
+					  (unsigned long long)i + 1,
+					  pcap_geterr(pc));
+			pcap_close(pc);
+			return rc;
+		}
+	}
+	if (r->opts.filter) {
+		struct bpf_program prog = {0};
+		if (pcap_compile(pc, &prog, r->opts.filter, 1,
+				 PCAP_NETMASK_UNKNOWN) != 0 ||
+		    pcap_setfilter(pc, &prog) != 0) {
+			int rc = kx__fail(r, KX_ERR_FILTER, "filter \"%s\": %s",
+					  r->opts.filter, pcap_geterr(pc));
+			if (prog.bf_insns)
+				pcap_freecode(&prog);
+			pcap_close(pc);
+			return rc;
+		}
+		pcap_freecode(&prog);
+	}
+	r->pcap = pc;
+	kx__map_free(m);
+	r->map = NULL;
+	return 0;
+}
+
 int kx_reader_open_live(kx_reader *r, const char *iface)
 {
 	if (!iface)
 		return kx__fail(r, KX_ERR_ARG, "no interface named");
-	if (r->pcap)
+	if (r->pcap || r->map)
 		return kx__fail(r, KX_ERR_STATE, "a capture is already open");
 	char eb[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *pc = pcap_create(iface, eb);
@@ -175,6 +265,19 @@ int kx_reader_open_live(kx_reader *r, const char *iface)
 
 int kx_reader_run(kx_reader *r)
 {
+	if (r->map) {
+		bool handoff;
+		int rc = kx__map_run(r, &handoff);
+		if (rc)
+			return rc;
+		if (!handoff)
+			return kx_reader_finish(r);
+		rc = hand_off(r);
+		if (rc) {
+			int frc = kx_reader_finish(r);
+			return frc ? frc : rc;
+		}
+	}
 	if (!r->pcap)
 		return kx__fail(r, KX_ERR_STATE, "no capture open");
 	bool nano = pcap_get_tstamp_precision(r->pcap) ==

@@ -119,9 +119,32 @@ int kx_conn_addr(const kx_conn *c, bool broker, char *buf, size_t buflen)
 {
 	const uint8_t *a = broker ? c->broker_ip : c->client_ip;
 	unsigned port = broker ? c->broker_port : c->client_port;
-	if (c->ip_version == 4)
-		return snprintf(buf, buflen, "%u.%u.%u.%u:%u", a[0], a[1], a[2],
-				a[3], port);
+	if (c->ip_version == 4) {
+		/* by hand: every text line formats two addresses */
+		char t[24], *p = t;
+		for (int i = 0; i < 4; i++) {
+			if (a[i] >= 100)
+				*p++ = (char)('0' + a[i] / 100);
+			if (a[i] >= 10)
+				*p++ = (char)('0' + a[i] / 10 % 10);
+			*p++ = (char)('0' + a[i] % 10);
+			*p++ = i < 3 ? '.' : ':';
+		}
+		char d[8], *e = d + sizeof d, *q = e;
+		do {
+			*--q = (char)('0' + port % 10);
+			port /= 10;
+		} while (port);
+		memcpy(p, q, (size_t)(e - q));
+		p += e - q;
+		size_t n = (size_t)(p - t);
+		if (buflen) {
+			size_t k = n < buflen - 1 ? n : buflen - 1;
+			memcpy(buf, t, k);
+			buf[k] = 0;
+		}
+		return (int)n;
+	}
 	char v6[48];
 	fmt_v6(a, v6, sizeof v6);
 	return snprintf(buf, buflen, "[%s]:%u", v6, port);

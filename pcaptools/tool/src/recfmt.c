@@ -105,83 +105,83 @@ static void json_error(kx__recs *r, kc_json *j, int rc)
 	char why[160];
 	kc_decode_error_format(&r->err, why, sizeof why);
 	kc_json_begin_object(j);
-	kc_json_key(j, "code");
+	KC_JSON_KEY(j, "code");
 	kc_json_cstr(j, kc_err_name((kc_err)rc));
-	kc_json_key(j, "message");
+	KC_JSON_KEY(j, "message");
 	kc_json_cstr(j, why);
 	kc_json_end_object(j);
 }
 
 static void json_batch(kc_json *j, const kc_batch_info *b)
 {
-	kc_json_key(j, "byteOffset");
+	KC_JSON_KEY(j, "byteOffset");
 	kc_json_uint(j, b->offset);
-	kc_json_key(j, "magic");
+	KC_JSON_KEY(j, "magic");
 	kc_json_int(j, b->magic);
-	kc_json_key(j, "baseOffset");
+	KC_JSON_KEY(j, "baseOffset");
 	kc_json_int(j, b->base_offset);
-	kc_json_key(j, "lastOffset");
+	KC_JSON_KEY(j, "lastOffset");
 	kc_json_int(j, b->last_offset);
-	kc_json_key(j, "batchLength");
+	KC_JSON_KEY(j, "batchLength");
 	kc_json_int(j, b->batch_length);
-	kc_json_key(j, "partitionLeaderEpoch");
+	KC_JSON_KEY(j, "partitionLeaderEpoch");
 	kc_json_int(j, b->partition_leader_epoch);
-	kc_json_key(j, "attributes");
+	KC_JSON_KEY(j, "attributes");
 	kc_json_int(j, b->attributes);
-	kc_json_key(j, "compression");
+	KC_JSON_KEY(j, "compression");
 	kc_json_cstr(j, kx__codec_name(b->codec));
-	kc_json_key(j, "timestampType");
+	KC_JSON_KEY(j, "timestampType");
 	kc_json_cstr(j, b->magic == 0 ? "none"
 		     : b->attributes & KC_ATTR_LOG_APPEND_TIME ? "LogAppendTime"
 							       : "CreateTime");
-	kc_json_key(j, "isTransactional");
+	KC_JSON_KEY(j, "isTransactional");
 	kc_json_bool(j, b->magic == 2 && (b->attributes & KC_ATTR_TRANSACTIONAL));
-	kc_json_key(j, "isControl");
+	KC_JSON_KEY(j, "isControl");
 	kc_json_bool(j, b->magic == 2 && (b->attributes & KC_ATTR_CONTROL));
-	kc_json_key(j, "lastOffsetDelta");
+	KC_JSON_KEY(j, "lastOffsetDelta");
 	kc_json_int(j, b->last_offset_delta);
-	kc_json_key(j, "baseTimestamp");
+	KC_JSON_KEY(j, "baseTimestamp");
 	kc_json_int(j, b->base_timestamp);
-	kc_json_key(j, "maxTimestamp");
+	KC_JSON_KEY(j, "maxTimestamp");
 	kc_json_int(j, b->max_timestamp);
-	kc_json_key(j, "producerId");
+	KC_JSON_KEY(j, "producerId");
 	kc_json_int(j, b->producer_id);
-	kc_json_key(j, "producerEpoch");
+	KC_JSON_KEY(j, "producerEpoch");
 	kc_json_int(j, b->producer_epoch);
-	kc_json_key(j, "baseSequence");
+	KC_JSON_KEY(j, "baseSequence");
 	kc_json_int(j, b->base_sequence);
-	kc_json_key(j, "recordsCount");
+	KC_JSON_KEY(j, "recordsCount");
 	kc_json_int(j, b->records_count);
-	kc_json_key(j, "crc");
+	KC_JSON_KEY(j, "crc");
 	kc_json_uint(j, b->crc);
-	kc_json_key(j, "crcOk");
+	KC_JSON_KEY(j, "crcOk");
 	kc_json_bool(j, b->crc_ok);
-	kc_json_key(j, "wireSize");
+	KC_JSON_KEY(j, "wireSize");
 	kc_json_uint(j, b->wire_size);
-	kc_json_key(j, "uncompressedSize");
+	KC_JSON_KEY(j, "uncompressedSize");
 	kc_json_uint(j, b->uncompressed_size);
 }
 
 static void json_record(kc_json *j, const kc_record_view *v)
 {
 	kc_json_begin_object(j);
-	kc_json_key(j, "offset");
+	KC_JSON_KEY(j, "offset");
 	kc_json_int(j, v->offset);
-	kc_json_key(j, "timestamp");
+	KC_JSON_KEY(j, "timestamp");
 	kc_json_int(j, v->timestamp);
-	kc_json_key(j, "attributes");
+	KC_JSON_KEY(j, "attributes");
 	kc_json_int(j, v->attributes);
-	kc_json_key(j, "key");
+	KC_JSON_KEY(j, "key");
 	kc_json_bytes(j, v->key);
-	kc_json_key(j, "value");
+	KC_JSON_KEY(j, "value");
 	kc_json_bytes(j, v->value);
-	kc_json_key(j, "headers");
+	KC_JSON_KEY(j, "headers");
 	kc_json_begin_array(j);
 	for (int32_t i = 0; i < v->headers_count; i++) {
 		kc_json_begin_object(j);
-		kc_json_key(j, "key");
+		KC_JSON_KEY(j, "key");
 		kc_json_str(j, v->headers[i].key);
-		kc_json_key(j, "value");
+		KC_JSON_KEY(j, "value");
 		kc_json_bytes(j, v->headers[i].value);
 		kc_json_end_object(j);
 	}
@@ -196,9 +196,9 @@ void kx__recs_json(kx__recs *r, kc_json *j, kc_bytes recs)
 		return;
 	}
 	kc_json_begin_object(j);
-	kc_json_key(j, "sizeBytes");
+	KC_JSON_KEY(j, "sizeBytes");
 	kc_json_int(j, recs.len);
-	kc_json_key(j, "batches");
+	KC_JSON_KEY(j, "batches");
 	kc_json_begin_array(j);
 	start(r, recs);
 	kc_batch_info bi;
@@ -207,7 +207,7 @@ void kx__recs_json(kx__recs *r, kc_json *j, kc_bytes recs)
 	while ((rc = kc_records_next_batch(&r->it, &bi)) == 1) {
 		kc_json_begin_object(j);
 		json_batch(j, &bi);
-		kc_json_key(j, "records");
+		KC_JSON_KEY(j, "records");
 		kc_json_begin_array(j);
 		while ((rr = kc_records_next(&r->it, &v)) == 1)
 			json_record(j, &v);
@@ -217,9 +217,9 @@ void kx__recs_json(kx__recs *r, kc_json *j, kc_bytes recs)
 			break;
 	}
 	kc_json_end_array(j);
-	kc_json_key(j, "truncatedTail");
+	KC_JSON_KEY(j, "truncatedTail");
 	kc_json_bool(j, r->it.truncated_tail);
-	kc_json_key(j, "error");
+	KC_JSON_KEY(j, "error");
 	if (rr < 0)
 		json_error(r, j, rr);
 	else if (rc < 0)

@@ -444,41 +444,41 @@ static void json_set(kc_json *j, const char *key, kx__gset *g)
 	for (size_t i = 0; i < g->n; i++) {
 		kx__group *e = &g->v[i];
 		kc_json_begin_object(j);
-		kc_json_key(j, "name");
+		KC_JSON_KEY(j, "name");
 		kc_json_strn(j, e->name, e->name_len);
-		kc_json_key(j, "requests");
+		KC_JSON_KEY(j, "requests");
 		kc_json_uint(j, e->requests);
-		kc_json_key(j, "responses");
+		KC_JSON_KEY(j, "responses");
 		kc_json_uint(j, e->responses);
-		kc_json_key(j, "produceRequests");
+		KC_JSON_KEY(j, "produceRequests");
 		kc_json_uint(j, e->produce_requests);
-		kc_json_key(j, "batches");
+		KC_JSON_KEY(j, "batches");
 		kc_json_uint(j, e->batches);
-		kc_json_key(j, "records");
+		KC_JSON_KEY(j, "records");
 		kc_json_uint(j, e->records);
-		kc_json_key(j, "bytes");
+		KC_JSON_KEY(j, "bytes");
 		kc_json_uint(j, e->wire_bytes);
-		kc_json_key(j, "uncompressedBytes");
+		KC_JSON_KEY(j, "uncompressedBytes");
 		kc_json_uint(j, e->raw_bytes);
-		kc_json_key(j, "compressionRatio");
+		KC_JSON_KEY(j, "compressionRatio");
 		kc_json_double(j, kx__group_ratio(e));
-		kc_json_key(j, "badCrcs");
+		KC_JSON_KEY(j, "badCrcs");
 		kc_json_uint(j, e->bad_crc);
-		kc_json_key(j, "batchSizes");
+		KC_JSON_KEY(j, "batchSizes");
 		kc_json_begin_object(j);
 		for (int k = 0; k < KX__NHIST; k++) {
 			kc_json_key(j, kx__hist_label(k));
 			kc_json_uint(j, e->hist[k]);
 		}
 		kc_json_end_object(j);
-		kc_json_key(j, "produceLatencyMs");
+		KC_JSON_KEY(j, "produceLatencyMs");
 		if (!e->nlat) {
 			kc_json_null(j);
 		} else {
 			static const double ps[] = {50, 90, 99, 100};
 			static const char *const names[] = {"p50", "p90", "p99", "max"};
 			kc_json_begin_object(j);
-			kc_json_key(j, "count");
+			KC_JSON_KEY(j, "count");
 			kc_json_uint(j, e->nlat);
 			for (int k = 0; k < 4; k++) {
 				kc_json_key(j, names[k]);
@@ -486,15 +486,15 @@ static void json_set(kc_json *j, const char *key, kx__gset *g)
 			}
 			kc_json_end_object(j);
 		}
-		kc_json_key(j, "errors");
+		KC_JSON_KEY(j, "errors");
 		kc_json_begin_array(j);
 		for (size_t k = 0; k < e->nerrs; k++) {
 			kc_json_begin_object(j);
-			kc_json_key(j, "errorCode");
+			KC_JSON_KEY(j, "errorCode");
 			kc_json_int(j, e->errs[k].code);
-			kc_json_key(j, "name");
+			KC_JSON_KEY(j, "name");
 			kc_json_cstr(j, kc_kafka_err_name(e->errs[k].code));
-			kc_json_key(j, "count");
+			KC_JSON_KEY(j, "count");
 			kc_json_uint(j, e->errs[k].n);
 			kc_json_end_object(j);
 		}
@@ -507,13 +507,13 @@ static void json_set(kc_json *j, const char *key, kx__gset *g)
 void kx__stats_json(kx__stats *s, kc_json *j)
 {
 	kc_json_begin_object(j);
-	kc_json_key(j, "type");
+	KC_JSON_KEY(j, "type");
 	kc_json_cstr(j, "stats");
-	kc_json_key(j, "requests");
+	KC_JSON_KEY(j, "requests");
 	kc_json_uint(j, s->requests);
-	kc_json_key(j, "responses");
+	KC_JSON_KEY(j, "responses");
 	kc_json_uint(j, s->responses);
-	kc_json_key(j, "undecoded");
+	KC_JSON_KEY(j, "undecoded");
 	kc_json_uint(j, s->undecoded);
 	json_set(j, "partitions", &s->parts);
 	json_set(j, "clients", &s->clients);

@@ -6,6 +6,41 @@
 #include "stats.h"
 #include "text.h"
 
+/* Lines are written piece by piece with hand-made numbers: a capture has
+ * many lines, and printf's format parsing was most of their cost. */
+
+/* v in decimal at the end of t[24]; returns where it starts. */
+static char *dec(uint64_t v, char *end)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+static void put_u64(FILE *out, uint64_t v)
+{
+	char t[24], *e = t + sizeof t, *p = dec(v, e);
+	fwrite(p, 1, (size_t)(e - p), out);
+}
+
+static void put_i64(FILE *out, int64_t v)
+{
+	char t[24], *e = t + sizeof t;
+	char *p = dec(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, e);
+	if (v < 0)
+		*--p = '-';
+	fwrite(p, 1, (size_t)(e - p), out);
+}
+
+/* Two digits of v < 100 at p. */
+static void two(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
 void kx__fmt_time(int64_t ts_ns, char *buf, size_t n)
 {
 	time_t sec = (time_t)(ts_ns / 1000000000);
@@ -14,9 +49,30 @@ void kx__fmt_time(int64_t ts_ns, char *buf, size_t n)
 		us += 1000000;
 		sec--;
 	}
-	struct tm tm;
-	gmtime_r(&sec, &tm);
-	snprintf(buf, n, "%02d:%02d:%02d.%06ld", tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+	/* consecutive packets share their second: one gmtime_r per second */
+	static _Thread_local time_t last_sec = -1;
+	static _Thread_local char hms[9];
+	if (sec != last_sec || last_sec == -1) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		two(hms, tm.tm_hour);
+		hms[2] = ':';
+		two(hms + 3, tm.tm_min);
+		hms[5] = ':';
+		two(hms + 6, tm.tm_sec);
+		last_sec = sec;
+	}
+	char t[16];
+	memcpy(t, hms, 8);
+	t[8] = '.';
+	for (int i = 14; i > 8; i--, us /= 10)
+		t[i] = (char)('0' + us % 10);
+	t[15] = 0;
+	if (n) {
+		size_t k = n - 1 < 15 ? n - 1 : 15;
+		memcpy(buf, t, k);
+		buf[k] = 0;
+	}
 }
 
 static void prefix(FILE *out, const kx_event *ev, bool to_broker)
@@ -27,8 +83,13 @@ static void prefix(FILE *out, const kx_event *ev, bool to_broker)
 		kx_conn_addr(ev->conn, false, a, sizeof a);
 		kx_conn_addr(ev->conn, true, b, sizeof b);
 	}
-	fprintf(out, "%s #%" PRIu64 " %s %s %s", t, ev->conn ? ev->conn->id : 0, a,
-		to_broker ? "->" : "<-", b);
+	fputs(t, out);
+	fputs(" #", out);
+	put_u64(out, ev->conn ? ev->conn->id : 0);
+	putc(' ', out);
+	fputs(a, out);
+	fputs(to_broker ? " -> " : " <- ", out);
+	fputs(b, out);
 }
 
 static void str(FILE *out, kc_str s)
@@ -43,7 +104,8 @@ static void str(FILE *out, kc_str s)
 static void produce_request(FILE *out, const kc_produce_request *p, int16_t version,
 			    kx__recs *recs)
 {
-	fprintf(out, " acks=%d", (int)p->acks);
+	fputs(" acks=", out);
+	put_i64(out, p->acks);
 	if (version >= 3 && p->transactional_id.len >= 0) {
 		fputs(" txn=", out);
 		str(out, p->transactional_id);
@@ -53,10 +115,18 @@ static void produce_request(FILE *out, const kc_produce_request *p, int16_t vers
 		for (int32_t k = 0; k < td->partition_data_count; k++) {
 			kx__recsum s;
 			kx__recs_summary(recs, td->partition_data[k].records, &s);
-			fprintf(out, " %.*s/%d:%" PRId64 "rec/%" PRIu64 "B",
-				td->name.len > 0 ? (int)td->name.len : 0,
-				td->name.len > 0 ? td->name.ptr : "", (int)td->partition_data[k].index,
-				s.records, s.wire_bytes);
+			putc(' ', out);
+			/* as %.*s did: up to a NUL */
+			if (td->name.len > 0)
+				fwrite(td->name.ptr, 1, strnlen(td->name.ptr, (size_t)td->name.len),
+				       out);
+			putc('/', out);
+			put_i64(out, td->partition_data[k].index);
+			putc(':', out);
+			put_i64(out, s.records);
+			fputs("rec/", out);
+			put_u64(out, s.wire_bytes);
+			putc('B', out);
 			if (s.magic >= 0 && s.magic < 2)
 				fprintf(out, "(v%d)", s.magic);
 			if (s.codec)
@@ -127,13 +197,21 @@ void kx__text_msg(FILE *out, const kx_event *ev, const kx__msg *m, kc_str client
 {
 	char nb[32];
 	prefix(out, ev, m->request);
-	if (m->api_key < 0)
+	if (m->api_key < 0) {
 		fputs(" (unpaired response)", out);
-	else
-		fprintf(out, " %s v%d", kx__api_name(m->api_key, nb, sizeof nb), (int)m->version);
-	fprintf(out, " %s corr=%d client=", m->request ? "req" : "resp", (int)m->correlation_id);
+	} else {
+		putc(' ', out);
+		fputs(kx__api_name(m->api_key, nb, sizeof nb), out);
+		fputs(" v", out);
+		put_i64(out, m->version);
+	}
+	fputs(m->request ? " req corr=" : " resp corr=", out);
+	put_i64(out, m->correlation_id);
+	fputs(" client=", out);
 	str(out, m->request ? m->client_id : client);
-	fprintf(out, " %zuB", ev->frame_len);
+	putc(' ', out);
+	put_u64(out, ev->frame_len);
+	putc('B', out);
 	if (!m->request && ev->paired)
 		fprintf(out, " %.3fms", (double)(ev->ts_ns - ev->request_ts_ns) / 1e6);
 	if (m->body && m->request && m->api_key == KC_PRODUCE_REQUEST_API_KEY)

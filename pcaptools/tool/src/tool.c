@@ -18,6 +18,8 @@ typedef struct tool {
 	kx__recs recs;
 	kx__stats stats;
 	kc_json json;
+	size_t json_done;  /* json.buf[0..json_done): complete events not
+			    * written yet */
 	uint64_t shown;
 	bool nomem;
 } tool;
@@ -119,13 +121,33 @@ static bool want_topic(tool *t, const kx__msg *m)
 	}
 }
 
+/* NDJSON read from a file leaves in chunks of at least this much: few,
+ * large writes (the program's stdout is then unbuffered, so a chunk is
+ * one write(2) and is not copied again). Live captures write each event
+ * as it comes. */
+#define JSON_CHUNK ((size_t)256 << 10)
+
+/* Write the complete events held and empty the buffer (a partial event
+ * left by a failed allocation is dropped). */
+static void flush_json(tool *t)
+{
+	if (t->json_done)
+		fwrite(t->json.buf, 1, t->json_done, t->out);
+	t->json_done = 0;
+	kc_json_reset(&t->json);
+}
+
+/* An event was appended to t->json. */
 static void write_json(tool *t)
 {
-	if (t->json.len && !kc_json_err(&t->json))
-		fwrite(t->json.buf, 1, t->json.len, t->out);
-	if (kc_json_err(&t->json))
+	if (kc_json_err(&t->json)) {
 		t->nomem = true;
-	kc_json_reset(&t->json);
+		flush_json(t);
+		return;
+	}
+	t->json_done = t->json.len;
+	if (!t->o->read || t->json_done >= JSON_CHUNK)
+		flush_json(t);
 }
 
 /* Stop value for the reader: -c reached, or out of memory. */
@@ -315,6 +337,7 @@ int kx__tool_run(const kx__opts *o, FILE *out, FILE *err)
 			(unsigned long long)st->gaps, (unsigned long long)st->gap_bytes,
 			(unsigned long long)st->resyncs, (unsigned long long)st->truncated_packets);
 out:
+	flush_json(&t);
 	kx_reader_free(r);
 	kc_json_free(&t.json);
 	kx__stats_free(&t.stats);
