@@ -384,6 +384,34 @@ START_TEST(pcap_variants)
 }
 END_TEST
 
+/* A file many times the pager's read-ahead (pager.h): pages brought in
+ * ahead of the reader and dropped behind it on the other thread, and every
+ * packet still read as libpcap reads it. The packets repeat, so TCP sees
+ * retransmissions: what matters is that both paths agree on all of it. */
+START_TEST(large_file_paged)
+{
+	size_t reps = (12u << 20) / 9000 + 1;
+	pt_pkt *many = malloc(reps * npkts * sizeof *many);
+	ck_assert_ptr_nonnull(many);
+	for (size_t r = 0; r < reps; r++)
+		for (size_t i = 0; i < npkts; i++) {
+			many[r * npkts + i] = pkts[i];
+			many[r * npkts + i].ts_ns += (int64_t)r * 1000000000;
+		}
+	wr w = {.be = false};
+	pcap_file(&w, many, reps * npkts, pkts_lt, false);
+	ck_assert_uint_gt(w.b.n, 12u << 20);
+	const char *path = write_tmp(&w.b, "large");
+	run m;
+	compare(path, NULL, 0, "large file", &m);
+	ck_assert(m.mapped && !m.handed_off);
+	ck_assert_uint_eq(m.st.packets, reps * npkts);
+	run_free(&m);
+	pt_buf_free(&w.b);
+	free(many);
+}
+END_TEST
+
 static const ng_shape shapes[] = {
 	{.be = false, .nifs = 1},
 	{.be = true, .nifs = 1},
@@ -624,6 +652,7 @@ int main(void)
 	tcase_add_loop_test(tc, pcap_cut, 0, 2);
 	tcase_add_loop_test(tc, pcapng_cut, 0, 2);
 	tcase_add_test(tc, corrupt_lengths);
+	tcase_add_test(tc, large_file_paged);
 	tcase_add_test(tc, headers_left_to_libpcap);
 	tcase_add_test(tc, allocation_failures);
 	tcase_add_test(tc, state_errors);

@@ -260,10 +260,13 @@ static void slide(kx__map *m, size_t off)
 	m->ahead = to;
 }
 
-/* Keep the resident part of a mapping to a few windows around off. */
+/* Keep the resident part of a mapping to a few windows around off: on
+ * the pager's thread, or here when it could not be started. */
 static inline void window(kx__map *m, size_t off)
 {
-	if (m->mapped && off + WINDOW > m->ahead && m->ahead < m->len)
+	if (m->paging)
+		kx__pager_advance(&m->pager, off);
+	else if (m->mapped && off + WINDOW > m->ahead && m->ahead < m->len)
 		slide(m, off);
 }
 
@@ -297,6 +300,7 @@ int kx__map_open_file(kx_reader *r, const char *path)
 	m->len = len;
 	m->mapped = true;
 	m->path = pd;
+	m->paging = kx__pager_start(&m->pager, p, len) == 0;
 	window(m, 0);
 	return adopt(r, m);
 }
@@ -317,6 +321,8 @@ void kx__map_free(kx__map *m)
 {
 	if (!m)
 		return;
+	if (m->paging)
+		kx__pager_stop(&m->pager);
 	if (m->mapped)
 		munmap((void *)m->base, m->len);
 	if (m->prog) {

@@ -17,7 +17,8 @@
  * truncated file, say) reach the caller unchanged. Every length is checked
  * against the bytes left before it is used: no read past the input.
  *
- * Everything here runs on the thread that owns the reader.
+ * Everything here runs on the thread that owns the reader, except the
+ * paging of a mapped file (pager.h).
  */
 #ifndef KAFKIT_MAPREAD_H
 #define KAFKIT_MAPREAD_H
@@ -27,12 +28,15 @@
 #include <stdint.h>
 
 #include "kafkit/pcap.h"
+#include "pager.h"
 
 /* An input being read from memory. */
 typedef struct kx__map {
 	const uint8_t *base;
 	size_t len;
 	bool mapped;        /* base came from mmap: munmap at close */
+	bool paging;        /* mapped, and pager's thread runs */
+	kx__pager pager;
 	char *path;         /* the file (for the hand-off), NULL for a buffer */
 	size_t off;         /* next record or block */
 	size_t released;    /* pages below this were given back (RSS) */
