@@ -17,30 +17,22 @@ static void *pager_main(void *arg)
 {
 	kx__pager *p = arg;
 	pthread_mutex_lock(&p->lock);
-	for (;;) {
+	while (!p->stop) {
 		size_t pos = p->pos;
 		size_t want = p->len > AHEAD && pos < p->len - AHEAD
 				      ? pos + AHEAD
 				      : p->len;
-		size_t drop = pos / p->page * p->page;
-		if (p->stop)
-			break;
-		if (p->ahead >= want && p->released >= drop) {
+		/* Never behind the reader: those pages are given back. */
+		size_t from = (p->ahead > pos ? p->ahead : pos) / p->page *
+			      p->page;
+		if (from >= want) {
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
 		pthread_mutex_unlock(&p->lock);
-		if (drop > p->released) {
-			madvise((void *)(p->base + p->released),
-				drop - p->released, MADV_DONTNEED);
-			p->released = drop;
-		}
-		if (want > p->ahead) {
-			size_t from = p->ahead / p->page * p->page;
-			madvise((void *)(p->base + from), want - from,
-				MADV_POPULATE_READ);
-			p->ahead = want;
-		}
+		madvise((void *)(p->base + from), want - from,
+			MADV_POPULATE_READ);
+		p->ahead = want;
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -71,6 +63,12 @@ void kx__pager_advance(kx__pager *p, size_t off)
 	if (off < p->told + STEP)
 		return;
 	p->told = off;
+	size_t drop = off / p->page * p->page;
+	if (drop > p->released) {
+		madvise((void *)(p->base + p->released), drop - p->released,
+			MADV_DONTNEED);
+		p->released = drop;
+	}
 	pthread_mutex_lock(&p->lock);
 	p->pos = off;
 	pthread_cond_signal(&p->cond);
