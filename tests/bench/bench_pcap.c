@@ -1,8 +1,8 @@
 /* kafkit-pcap against tshark on one large capture of produce traffic.
  *
- *   bench_pcap KAFKIT_PCAP [MB [CAPTURE [MSS]]]
+ *   bench_pcap KAFKIT_PCAP [MB [CAPTURE [MSS [ROUNDS]]]]
  *   (defaults: 200 MB, /tmp/kafkit-bench.pcap, MSS 65000 as on loopback;
- *   1460 for an Ethernet-sized capture with many more packets)
+ *   1460 for an Ethernet-sized capture with many more packets; 3 rounds)
  *
  * Writes CAPTURE (pcap, Ethernet/IPv4, through the pcaptools writer):
  * 8 connections to port 9092, each sending Produce v7 requests of 4
@@ -16,8 +16,10 @@
  *   tshark -r CAPTURE -T fields -e frame.number -e kafka.api_key
  *          -e kafka.correlation_id -e kafka.topic_name -e kafka.partition_id
  *   tshark -r CAPTURE -T json -J kafka
- * and prints wall time, MB/s, records/s and peak RSS (wait4's ru_maxrss)
- * of each, and the like-for-like ratios: the one-line-per-frame text
+ * ROUNDS times, each round running all five in turn (so a change in the
+ * machine's load falls on all of them), and prints the median wall time,
+ * MB/s and records/s and the largest peak RSS (wait4's ru_maxrss) of
+ * each, and the like-for-like ratios: the one-line-per-frame text
  * against `-T fields`, NDJSON with every field against `-T json`.
  * Produce v7 because tshark 4.0 does not decode v9+.
  */
@@ -34,7 +36,13 @@
 #include "kafkit/codec.h"
 #include "kafkit/pcap.h"
 
-enum { CONNS = 8, PARTS = 4, RECS = 100, VALUE_LEN = 200 };
+enum { CONNS = 8, PARTS = 4, RECS = 100, VALUE_LEN = 200, MAX_ROUNDS = 15 };
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
 
 static double now(void)
 {
@@ -199,13 +207,18 @@ static int measure(char *const *argv, double *secs, long *rss_kb)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: bench_pcap KAFKIT_PCAP [MB [CAPTURE [MSS]]]\n");
+		fprintf(stderr, "usage: bench_pcap KAFKIT_PCAP [MB [CAPTURE [MSS [ROUNDS]]]]\n");
 		return 2;
 	}
 	char *prog = argv[1];
 	long long mb = argc > 2 ? atoll(argv[2]) : 200;
 	char *path = argc > 3 ? argv[3] : "/tmp/kafkit-bench.pcap";
 	uint32_t mss = argc > 4 ? (uint32_t)atol(argv[4]) : 65000;
+	int rounds = argc > 5 ? atoi(argv[5]) : 3;
+	if (rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr, "bench_pcap: ROUNDS must be 1..%d\n", MAX_ROUNDS);
+		return 2;
+	}
 	long records;
 	double t0 = now();
 	long long size = generate(path, mb << 20, mss, &records);
@@ -227,16 +240,27 @@ int main(int argc, char **argv)
 			       "kafkit-pcap --stats", "tshark -T fields",
 			       "tshark -T json -J kafka"};
 	enum { TEXT, JSON, STATS, FIELDS, TJSON, NRUNS };
-	double secs[NRUNS];
-	long rss[NRUNS];
-	printf("%-26s %9s %9s %12s %10s %6s\n", "run", "seconds", "MB/s", "records/s",
-	       "peakRSS MB", "exit");
+	double secs[NRUNS], all[NRUNS][MAX_ROUNDS];
+	long rss[NRUNS] = {0};
+	int rcs[NRUNS] = {0};
+	for (int r = 0; r < rounds; r++)
+		for (int i = 0; i < NRUNS; i++) {
+			long kb;
+			int rc = measure(runs[i], &all[i][r], &kb);
+			if (rc)
+				rcs[i] = rc;
+			if (kb > rss[i])
+				rss[i] = kb;
+		}
+	printf("%-26s %9s %9s %12s %10s %6s  (median of %d)\n", "run", "seconds",
+	       "MB/s", "records/s", "peakRSS MB", "exit", rounds);
 	for (int i = 0; i < NRUNS; i++) {
-		int rc = measure(runs[i], &secs[i], &rss[i]);
-		printf("%-26s %9.2f %9.1f %12.0f %10.1f %6d\n", names[i], secs[i],
-		       (double)size / 1048576 / secs[i], (double)records / secs[i],
-		       (double)rss[i] / 1024, rc);
-		fflush(stdout);
+		qsort(all[i], (size_t)rounds, sizeof all[i][0], cmp_double);
+		secs[i] = all[i][rounds / 2];
+		printf("%-26s %9.3f %9.1f %12.0f %10.1f %6d  (%.3f-%.3f)\n", names[i],
+		       secs[i], (double)size / 1048576 / secs[i],
+		       (double)records / secs[i], (double)rss[i] / 1024, rcs[i],
+		       all[i][0], all[i][rounds - 1]);
 	}
 	printf("like for like: text vs -T fields %.1fx, --json vs -T json %.1fx\n",
 	       secs[FIELDS] / secs[TEXT], secs[TJSON] / secs[JSON]);
