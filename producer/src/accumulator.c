@@ -343,6 +343,7 @@ kp_err kp__acc_new(kp__acc **out, const kp__acc_conf *conf)
 	pthread_condattr_setclock(&a->wait_attr, CLOCK_MONOTONIC);
 	atomic_init(&a->all_head, NULL);
 	atomic_init(&a->last_topic, NULL);
+	atomic_init(&a->sender_sealing, 0);
 	atomic_init(&a->closed, 0);
 	atomic_init(&a->flushing, 0);
 	for (size_t i = 0; i < DRAIN_SLOTS; i++)

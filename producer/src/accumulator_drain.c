@@ -117,8 +117,10 @@ static kp__batch *drain_one(kp__acc *a, kp__tp *tp, int64_t now, int force,
 	b->next = NULL;
 	pthread_mutex_unlock(&tp->lock);
 	/* Compression runs with no lock held: appends go on meanwhile. */
-	if (kp__batch_seal_with(b, &a->cc) == KP_OK && !first &&
-	    b->wire_len > room) {
+	atomic_store(&a->sender_sealing, !b->sealed);
+	kp_err sealed = kp__batch_seal_with(b, &a->cc);
+	atomic_store(&a->sender_sealing, 0);
+	if (sealed == KP_OK && !first && b->wire_len > room) {
 		push_front(tp, b);
 		*stop = 1;
 		return NULL;

@@ -68,6 +68,9 @@ struct kp__acc {
 	/* Codec contexts for every seal (kp__batch_seal_with), kept from
 	 * one batch to the next. */
 	kc_compressor *cc;
+	/* Set while the sender seals a batch: appending threads that fill
+	 * one meanwhile seal it themselves (kp__acc_seal_claim). */
+	atomic_int sender_sealing;
 	struct {
 		int32_t node;
 		kp__tp *start;
@@ -92,9 +95,10 @@ void kp__acc_pool_put(kp__acc *a, kp__batch *b);
 
 /* Whether the application thread appending to tp should seal prev, the
  * full batch a new one was just opened behind, itself: only when prev is
- * compressed and the sender is behind (an older batch of tp still waits
- * to be drained), so the two threads compress in parallel and an
- * unloaded producer keeps compression off the caller's thread. When it
+ * compressed and the sender is behind (it is sealing another batch right
+ * now, or an older batch of tp still waits to be drained), so the two
+ * threads compress in parallel and an unloaded producer keeps compression
+ * off the caller's thread. When it
  * should, marks prev sealing (the claim) and returns 1.
  * Precondition: tp->lock held, prev == the tail before the new batch.
  * Thread: any appending thread. */

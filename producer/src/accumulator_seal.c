@@ -3,9 +3,9 @@
  * batch as it drains it; with compression that is most of its work, and
  * one thread compressing every batch caps a producer at one core's
  * compression rate while the appending thread waits for buffer memory.
- * So when an appending thread fills a batch while an older one of the
- * same partition still waits for the sender, it compresses the full one
- * itself, outside every lock, as the Java client compresses on its
+ * So when an appending thread fills a batch while the sender is busy
+ * sealing another, or while an older one of the same partition still
+ * waits for it, it compresses the full one itself, outside every lock, as the Java client compresses on its
  * callers' threads. The claim (kp__batch.sealing, under the partition
  * lock) keeps the sender, expiry and abort off the batch meanwhile.
  */
@@ -15,8 +15,10 @@
 
 int kp__acc_seal_claim(kp__acc *a, kp__tp *tp, kp__batch *prev)
 {
-	if (a->bcfg.codec == KC_CODEC_NONE || !prev || prev == tp->head ||
-	    prev->sealed || prev->frozen || prev->sealing)
+	if (a->bcfg.codec == KC_CODEC_NONE || !prev || prev->sealed ||
+	    prev->frozen || prev->sealing)
+		return 0;
+	if (prev == tp->head && !atomic_load(&a->sender_sealing))
 		return 0;
 	prev->sealing = 1;
 	return 1;
