@@ -65,6 +65,9 @@ static kp_err mem_wait(kp__acc *a, size_t n, size_t total, int64_t deadline)
 	else
 		a->wait_head = &w;
 	a->wait_tail = &w;
+	/* Counted before the first look at mem_used: a release that does
+	 * not see this waiter happened before that look, which sees it. */
+	atomic_fetch_add(&a->nwaiters, 1);
 	kp_err err = KP_OK;
 	struct timespec ts = {(time_t)(deadline / 1000),
 			      (long)(deadline % 1000) * 1000000L};
@@ -73,7 +76,7 @@ static kp_err mem_wait(kp__acc *a, size_t n, size_t total, int64_t deadline)
 			err = KP_ERR_CLOSED;
 			break;
 		}
-		if (a->wait_head == &w && a->mem_used <= total - n)
+		if (a->wait_head == &w && atomic_load(&a->mem_used) <= total - n)
 			break;
 		if ((int64_t)kn__now_ms() >= deadline) {
 			err = KP_ERR_BUFFER_FULL;
@@ -89,8 +92,9 @@ static kp_err mem_wait(kp__acc *a, size_t n, size_t total, int64_t deadline)
 	*pp = w.next;
 	if (a->wait_tail == &w)
 		a->wait_tail = prev;
+	atomic_fetch_sub(&a->nwaiters, 1);
 	if (err == KP_OK)
-		a->mem_used += n;
+		atomic_fetch_add(&a->mem_used, n);
 	/* The next in line may fit in what is left. */
 	wake_first(a);
 	pthread_cond_destroy(&w.cond);
@@ -103,11 +107,18 @@ static kp_err mem_wait(kp__acc *a, size_t n, size_t total, int64_t deadline)
 static kp_err mem_reserve(kp__acc *a, size_t n, int64_t deadline)
 {
 	size_t total = kp__acc_memory_total(a);
+	/* Nobody may pass those already waiting. */
+	if (!atomic_load(&a->nwaiters)) {
+		size_t used = atomic_load(&a->mem_used);
+		while (used <= total - n)
+			if (atomic_compare_exchange_weak(&a->mem_used, &used,
+							 used + n))
+				return KP_OK;
+	}
 	kp_err err = KP_OK;
 	pthread_mutex_lock(&a->mem_lock);
-	/* Nobody may pass those already waiting. */
-	if (!a->wait_head && a->mem_used <= total - n)
-		a->mem_used += n;
+	if (!a->wait_head && atomic_load(&a->mem_used) <= total - n)
+		atomic_fetch_add(&a->mem_used, n);
 	else if (atomic_load(&a->closed))
 		err = KP_ERR_CLOSED;
 	else if (deadline <= 0 || (int64_t)kn__now_ms() >= deadline)
@@ -123,21 +134,23 @@ static kp_err mem_reserve(kp__acc *a, size_t n, int64_t deadline)
  * more (the batches of a split) may briefly pass buffer.memory. */
 void kp__acc_mem_adjust(kp__acc *a, size_t from, size_t to)
 {
-	if (from == to)
+	if (to >= from) {
+		atomic_fetch_add(&a->mem_used, to - from);
+		return;
+	}
+	atomic_fetch_sub(&a->mem_used, from - to);
+	/* Seen after the subtraction: a waiter counted later finds the
+	 * memory itself (mem_wait). */
+	if (!atomic_load(&a->nwaiters))
 		return;
 	pthread_mutex_lock(&a->mem_lock);
-	a->mem_used = a->mem_used - from + to;
-	if (to < from)
-		wake_first(a);
+	wake_first(a);
 	pthread_mutex_unlock(&a->mem_lock);
 }
 
 size_t kp__acc_memory_used(kp__acc *a)
 {
-	pthread_mutex_lock(&a->mem_lock);
-	size_t n = a->mem_used;
-	pthread_mutex_unlock(&a->mem_lock);
-	return n;
+	return atomic_load(&a->mem_used);
 }
 
 size_t kp__acc_memory_total(const kp__acc *a)
@@ -344,6 +357,8 @@ kp_err kp__acc_new(kp__acc **out, const kp__acc_conf *conf)
 	atomic_init(&a->all_head, NULL);
 	atomic_init(&a->last_topic, NULL);
 	atomic_init(&a->sender_sealing, 0);
+	atomic_init(&a->mem_used, 0);
+	atomic_init(&a->nwaiters, 0);
 	atomic_init(&a->closed, 0);
 	atomic_init(&a->flushing, 0);
 	for (size_t i = 0; i < DRAIN_SLOTS; i++)

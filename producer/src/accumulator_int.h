@@ -41,8 +41,13 @@ struct kp__acc {
 	_Atomic(kp__tp *) all_head;
 	kp__tp *all_tail;       /* table_lock */
 
+	/* buffer.memory: bytes charged, changed with atomics so an append
+	 * that fits takes no lock. mem_lock guards the waiters; nwaiters
+	 * (changed under it) turns the lock-free path off while any append
+	 * waits, and tells a release whether to wake one. */
 	pthread_mutex_t mem_lock;
-	size_t mem_used;
+	_Atomic size_t mem_used;
+	atomic_int nwaiters;
 	/* Appends waiting for memory, served first come first served as
 	 * Java's BufferPool does, so a large record is not starved by a
 	 * stream of small ones. */
@@ -78,8 +83,9 @@ struct kp__acc {
 };
 
 /* Move the buffer.memory charge of a batch from `from` to `to` bytes,
- * waking appends waiting for memory when it shrinks. Any thread; takes
- * mem_lock (no other lock may be held). Cannot fail. */
+ * waking the first append waiting for memory when it shrinks. Any thread;
+ * lock-free unless it shrinks while appends wait (then takes mem_lock: no
+ * other lock may be held). Cannot fail. */
 void kp__acc_mem_adjust(kp__acc *a, size_t from, size_t to);
 
 /* A batch for tp, open for `magic`: from the pool, or new. Returns KP_OK,
