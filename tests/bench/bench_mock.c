@@ -37,7 +37,6 @@
  * -C, -B, -W  replay connections (default 8), records per batch (default
  *     500), requests in flight per connection (default 5)
  */
-#include <dirent.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <malloc.h>
@@ -50,12 +49,13 @@
 #include <unistd.h>
 
 #include "bench_mock_replay.h"
+#include "bench_proc.h"
 #include "kafkit/codec.h"
 #include "kafkit/mock.h"
 #include "kafkit/protocol.h"
 
 enum {
-	VALUE_LEN = 100, MAX_THREADS = 256, MAX_ROUNDS = 100, MAX_CONF = 16,
+	VALUE_LEN = 100, MAX_ROUNDS = 100, MAX_CONF = 16,
 	MAX_CONNS = 64
 };
 
@@ -84,15 +84,6 @@ typedef struct target {
 	const char *bootstraps;
 } target;
 
-/* CPU time (ns) of each thread of this process, for per-thread deltas. */
-typedef struct thread_cpu {
-	int n;
-	long tid[MAX_THREADS];
-	char comm[MAX_THREADS][20];
-	unsigned long long ns[MAX_THREADS];
-	unsigned long long runs[MAX_THREADS]; /* times scheduled onto a CPU */
-} thread_cpu;
-
 typedef struct result {
 	double secs;
 	double peak_rss_mb, base_rss_mb;
@@ -119,93 +110,24 @@ static void die(const char *what, const char *why)
 	exit(1);
 }
 
-/* A field of /proc/self/status in kB ("VmRSS", "VmHWM"), in MB. */
-static double status_mb(const char *field)
-{
-	char line[256];
-	size_t fl = strlen(field);
-	double mb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, field, fl) && line[fl] == ':') {
-			mb = strtod(line + fl + 1, NULL) / 1024.0;
-			break;
-		}
-	fclose(f);
-	return mb;
-}
-
-/* Reset VmHWM to the current RSS (Linux >= 4.0), so that each run's peak
- * is its own and not an earlier run's. */
-static void reset_peak_rss(void)
-{
-	FILE *f = fopen("/proc/self/clear_refs", "w");
-	if (f) {
-		fputs("5", f);
-		fclose(f);
-	}
-}
-
-/* schedstat's first field is on-CPU time in ns, finer than stat's ticks. */
-static void sample_threads(thread_cpu *t)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d = opendir("/proc/self/task");
-	t->n = 0;
-	if (!d)
-		return;
-	while ((e = readdir(d)) && t->n < MAX_THREADS) {
-		if (e->d_name[0] == '.')
-			continue;
-		int i = t->n;
-		t->tid[i] = strtol(e->d_name, NULL, 10);
-		t->comm[i][0] = 0;
-		t->ns[i] = 0;
-		t->runs[i] = 0;
-		snprintf(path, sizeof path, "/proc/self/task/%ld/comm",
-			 t->tid[i]);
-		FILE *f = fopen(path, "r");
-		if (f) {
-			if (fgets(t->comm[i], sizeof t->comm[i], f))
-				t->comm[i][strcspn(t->comm[i], "\n")] = 0;
-			fclose(f);
-		}
-		snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
-			 t->tid[i]);
-		f = fopen(path, "r");
-		if (f) {
-			/* on-CPU ns, run-queue wait ns, time slices */
-			if (fscanf(f, "%llu %*u %llu", &t->ns[i],
-				   &t->runs[i]) != 2)
-				t->ns[i] = t->runs[i] = 0;
-			fclose(f);
-		}
-		t->n++;
-	}
-	closedir(d);
-}
-
 /* Split the CPU used between two samples: the main thread (producing,
  * delivery reports), the replay load generator ("loadgen" threads), the
  * broker (librdkafka's "rdk:mock" thread, or kafkit's I/O thread, which
  * keeps the program's name), and librdkafka's other "rdk:" threads (the
  * client, plus the idle threads of the handle hosting librdkafka's
  * mock). */
-static void cpu_split(const thread_cpu *a, const thread_cpu *b, result *r)
+static void cpu_split(const bp_threads *a, const bp_threads *b, result *r)
 {
 	long pid = (long)getpid();
 	r->cpu_broker = r->cpu_client = r->cpu_main = r->cpu_load = 0;
 	r->broker_runs = 0;
 	for (int i = 0; i < b->n; i++) {
 		unsigned long long before = 0, runs_before = 0;
-		for (int j = 0; j < a->n; j++)
-			if (a->tid[j] == b->tid[i]) {
-				before = a->ns[j];
-				runs_before = a->runs[j];
-			}
+		int j;
+		if (bp_thread_find(a, b->tid[i], &j)) {
+			before = a->ns[j];
+			runs_before = a->runs[j];
+		}
 		double s = (double)(b->ns[i] - before) / 1e9;
 		if (b->tid[i] == pid)
 			r->cpu_main += s;
@@ -376,13 +298,13 @@ static void leader_ports(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int n,
 }
 
 typedef struct replay_marks {
-	thread_cpu before, after;
+	bp_threads before, after;
 } replay_marks;
 
 static void replay_mark(void *arg, int end)
 {
 	replay_marks *m = arg;
-	sample_threads(end ? &m->after : &m->before);
+	bp_sample_threads(end ? &m->after : &m->before);
 }
 
 /* The timed replay: returns the messages sent, with r's times filled. */
@@ -415,15 +337,15 @@ static long replay(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const opts *o,
 static void produce_timed(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 			  const opts *o, const uint8_t *value, result *r)
 {
-	thread_cpu before, after;
+	bp_threads before, after;
 	atomic_store(&delivered, 0);
-	sample_threads(&before);
+	bp_sample_threads(&before);
 	double t0 = now();
 	for (long i = 0; i < o->n; i++)
 		produce(rk, rkt, (int32_t)(i % o->partitions), value);
 	flush_all(rk);
 	r->secs = now() - t0;
-	sample_threads(&after);
+	bp_sample_threads(&after);
 	cpu_split(&before, &after, r);
 	if (atomic_load(&delivered) != o->n || atomic_load(&failed))
 		die("producer", "not every message was delivered");
@@ -434,8 +356,8 @@ static void run(target *t, const opts *o, bool use_replay,
 {
 	memset(r, 0, sizeof *r);
 	malloc_trim(0);
-	r->base_rss_mb = status_mb("VmRSS");
-	reset_peak_rss();
+	r->base_rss_mb = bp_status_mb("VmRSS");
+	bp_reset_peak_rss();
 
 	start_target(t, o);
 	rd_kafka_t *rk = new_producer(t->bootstraps, o);
@@ -458,7 +380,7 @@ static void run(target *t, const opts *o, bool use_replay,
 		r->n = o->n;
 		produce_timed(rk, rkt, o, value, r);
 	}
-	r->peak_rss_mb = status_mb("VmHWM");
+	r->peak_rss_mb = bp_status_mb("VmHWM");
 	r->stored = stored_messages(rk, o->partitions);
 	if (r->stored != r->n + o->partitions)
 		die(t->name, "high watermarks do not add up to the messages");

@@ -27,7 +27,6 @@
  * noise. -k adds a kafkit producer setting (up to 8; it overrides -b), to
  * study what limits it; the figures are then no longer like for like.
  */
-#include <dirent.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <malloc.h>
@@ -39,11 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_proc.h"
 #include "kafkit/mock.h"
 #include "kafkit/producer.h"
 
 #define TOPIC "bench"
-#define MAX_THREADS 256
 #define MAX_ROUNDS 25
 #define POOL_SPAN 65536
 
@@ -95,91 +94,20 @@ static double now(void)
 
 /* ---- process measurements -------------------------------------------- */
 
-static double status_mb(const char *field)
-{
-	char line[256];
-	size_t fl = strlen(field);
-	double mb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (!strncmp(line, field, fl) && line[fl] == ':') {
-			mb = strtod(line + fl + 1, NULL) / 1024.0;
-			break;
-		}
-	fclose(f);
-	return mb;
-}
-
-/* VmHWM back to the current RSS (Linux >= 4.0): each run's own peak. */
-static void reset_peak_rss(void)
-{
-	FILE *f = fopen("/proc/self/clear_refs", "w");
-	if (f) {
-		fputs("5", f);
-		fclose(f);
-	}
-}
-
-typedef struct threads {
-	int n;
-	long tid[MAX_THREADS];
-	unsigned long long ns[MAX_THREADS];
-} threads;
-
-/* On-CPU ns of every thread (schedstat's first field). */
-static void sample(threads *t)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d = opendir("/proc/self/task");
-	t->n = 0;
-	if (!d)
-		die("/proc/self/task", "cannot open");
-	while ((e = readdir(d)) && t->n < MAX_THREADS) {
-		if (e->d_name[0] == '.')
-			continue;
-		long tid = strtol(e->d_name, NULL, 10);
-		snprintf(path, sizeof path, "/proc/self/task/%ld/schedstat",
-			 tid);
-		FILE *f = fopen(path, "r");
-		unsigned long long ns = 0;
-		if (f) {
-			if (fscanf(f, "%llu", &ns) != 1)
-				ns = 0;
-			fclose(f);
-		}
-		t->tid[t->n] = tid;
-		t->ns[t->n++] = ns;
-	}
-	closedir(d);
-}
-
-static bool had(const threads *t, long tid, unsigned long long *ns)
-{
-	for (int i = 0; i < t->n; i++)
-		if (t->tid[i] == tid) {
-			*ns = t->ns[i];
-			return true;
-		}
-	*ns = 0;
-	return false;
-}
-
 /* CPU seconds between a and b of the client (the main thread and the
  * threads absent from `infra`, the sample taken once the broker ran but
  * before the client started) and of the rest (the broker). */
-static void split_cpu(const threads *infra, const threads *a,
-		      const threads *b, result *r)
+static void split_cpu(const bp_threads *infra, const bp_threads *a,
+		      const bp_threads *b, result *r)
 {
 	long self = (long)getpid();
 	r->client_cpu = r->broker_cpu = 0;
 	for (int i = 0; i < b->n; i++) {
-		unsigned long long before, dummy;
-		had(a, b->tid[i], &before);
+		int j;
+		unsigned long long before =
+			bp_thread_find(a, b->tid[i], &j) ? a->ns[j] : 0;
 		double s = (double)(b->ns[i] - before) / 1e9;
-		if (b->tid[i] == self || !had(infra, b->tid[i], &dummy))
+		if (b->tid[i] == self || !bp_thread_find(infra, b->tid[i], &j))
 			r->client_cpu += s;
 		else
 			r->broker_cpu += s;
@@ -359,12 +287,12 @@ static void run(int broker, int client, const char *codec,
 		result *r)
 {
 	target t;
-	threads infra, a, b;
+	bp_threads infra, a, b;
 	malloc_trim(0);
-	double base_rss = status_mb("VmRSS");
-	reset_peak_rss();
+	double base_rss = bp_status_mb("VmRSS");
+	bp_reset_peak_rss();
 	start_target(&t, broker, o);
-	sample(&infra);
+	bp_sample_threads(&infra);
 	atomic_store(&delivered, 0);
 	atomic_store(&failed, 0);
 	kp_producer *p = NULL;
@@ -387,7 +315,7 @@ static void run(int broker, int client, const char *codec,
 		die(client_names[client], "warm-up delivery failed");
 	atomic_store(&delivered, 0);
 
-	sample(&a);
+	bp_sample_threads(&a);
 	double t0 = now();
 	if (client == CLIENT_KAFKIT) {
 		for (long i = 0; i < n; i++)
@@ -400,9 +328,9 @@ static void run(int broker, int client, const char *codec,
 		rdkafka_flush(rk);
 	}
 	r->secs = now() - t0;
-	sample(&b);
+	bp_sample_threads(&b);
 	split_cpu(&infra, &a, &b, r);
-	r->rss_mb = status_mb("VmHWM") - base_rss;
+	r->rss_mb = bp_status_mb("VmHWM") - base_rss;
 	if (atomic_load(&delivered) != n || atomic_load(&failed))
 		die(client_names[client], "not every message was delivered");
 	if (p) {
