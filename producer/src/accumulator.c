@@ -356,7 +356,7 @@ kp_err kp__acc_new(kp__acc **out, const kp__acc_conf *conf)
 	pthread_condattr_setclock(&a->wait_attr, CLOCK_MONOTONIC);
 	atomic_init(&a->all_head, NULL);
 	atomic_init(&a->last_topic, NULL);
-	atomic_init(&a->sender_sealing, 0);
+	atomic_init(&a->backlog, 0);
 	atomic_init(&a->mem_used, 0);
 	atomic_init(&a->nwaiters, 0);
 	atomic_init(&a->closed, 0);

@@ -114,13 +114,12 @@ static kp__batch *drain_one(kp__acc *a, kp__tp *tp, int64_t now, int force,
 	if (!tp->head)
 		tp->tail = NULL;
 	queue_sub(tp, b);
+	kp__acc_backlog_leave(a, b);
 	b->next = NULL;
 	pthread_mutex_unlock(&tp->lock);
 	/* Compression runs with no lock held: appends go on meanwhile. */
-	atomic_store(&a->sender_sealing, !b->sealed);
-	kp_err sealed = kp__batch_seal_with(b, &a->cc);
-	atomic_store(&a->sender_sealing, 0);
-	if (sealed == KP_OK && !first && b->wire_len > room) {
+	if (kp__batch_seal_with(b, &a->cc) == KP_OK && !first &&
+	    b->wire_len > room) {
 		push_front(tp, b);
 		*stop = 1;
 		return NULL;
@@ -248,6 +247,7 @@ static size_t take_queued(kp__acc *a, kp__batch **list, int64_t now,
 			}
 			*pp = b->next;
 			queue_sub(tp, b);
+			kp__acc_backlog_leave(a, b);
 			b->next = NULL;
 			*tail = b;
 			tail = &b->next;

@@ -73,9 +73,10 @@ struct kp__acc {
 	/* Codec contexts for every seal (kp__batch_seal_with), kept from
 	 * one batch to the next. */
 	kc_compressor *cc;
-	/* Set while the sender seals a batch: appending threads that fill
-	 * one meanwhile seal it themselves (kp__acc_seal_claim). */
-	atomic_int sender_sealing;
+	/* Full batches still queued that nobody has started to seal (each
+	 * marked kp__batch.backlog): appending threads seal the batches they
+	 * fill themselves while one is waiting (kp__acc_seal_claim). */
+	atomic_int backlog;
 	struct {
 		int32_t node;
 		kp__tp *start;
@@ -99,15 +100,14 @@ kp_err kp__acc_pool_get(kp__acc *a, kp__tp *tp, int magic, kp__batch **out);
  * no longer charged. Any thread; takes pool_lock. */
 void kp__acc_pool_put(kp__acc *a, kp__batch *b);
 
-/* Whether the application thread appending to tp should seal prev, the
- * full batch a new one was just opened behind, itself: only when prev is
- * compressed and the sender is behind (it is sealing another batch right
- * now, or an older batch of tp still waits to be drained), so the two
- * threads compress in parallel and an unloaded producer keeps compression
- * off the caller's thread. When it
- * should, marks prev sealing (the claim) and returns 1.
- * Precondition: tp->lock held, prev == the tail before the new batch.
- * Thread: any appending thread. */
+/* prev, the batch a new one was just opened behind on tp, is full. With
+ * compression, either count it in the backlog for the sender, or, when a
+ * full batch already waits there (the sender is behind), claim it for the
+ * calling thread to seal (kp__batch.sealing set; returns 1). The feedback
+ * keeps the two threads' compression in balance: the appending thread
+ * helps only while batches pile up, so a producer that keeps up leaves
+ * compression to the sender. Returns 0 when not claimed.
+ * Precondition: tp->lock held. Thread: any appending thread. */
 int kp__acc_seal_claim(kp__acc *a, kp__tp *tp, kp__batch *prev);
 
 /* Seal b, claimed by kp__acc_seal_claim(), with a spare codec context,
@@ -115,6 +115,10 @@ int kp__acc_seal_claim(kp__acc *a, kp__tp *tp, kp__batch *prev);
  * left for the sender's drain to retry and report. Precondition: no
  * lock held. Thread: the thread that claimed b. */
 void kp__acc_seal_claimed(kp__acc *a, kp__tp *tp, kp__batch *b);
+
+/* b leaves its queue (drained, expired, aborted): out of the backlog if
+ * counted there. Precondition: b's tp lock held. Thread: sender. */
+void kp__acc_backlog_leave(kp__acc *a, kp__batch *b);
 
 /* Free the spare codec contexts. Thread: the destroyer. */
 void kp__acc_seal_spares_free(kp__acc *a);

@@ -3,11 +3,11 @@
  * batch as it drains it; with compression that is most of its work, and
  * one thread compressing every batch caps a producer at one core's
  * compression rate while the appending thread waits for buffer memory.
- * So when an appending thread fills a batch while the sender is busy
- * sealing another, or while an older one of the same partition still
- * waits for it, it compresses the full one itself, outside every lock, as the Java client compresses on its
- * callers' threads. The claim (kp__batch.sealing, under the partition
- * lock) keeps the sender, expiry and abort off the batch meanwhile.
+ * So while a full batch is already waiting for the sender, an appending
+ * thread that fills another compresses it itself, outside every lock, as
+ * the Java client compresses on its callers' threads. The claim
+ * (kp__batch.sealing, under the partition lock) keeps the sender, expiry
+ * and abort off the batch meanwhile.
  */
 #include "accumulator_int.h"
 
@@ -15,13 +15,25 @@
 
 int kp__acc_seal_claim(kp__acc *a, kp__tp *tp, kp__batch *prev)
 {
+	(void)tp;
 	if (a->bcfg.codec == KC_CODEC_NONE || !prev || prev->sealed ||
-	    prev->frozen || prev->sealing)
+	    prev->frozen || prev->sealing || prev->backlog)
 		return 0;
-	if (prev == tp->head && !atomic_load(&a->sender_sealing))
-		return 0;
-	prev->sealing = 1;
-	return 1;
+	if (atomic_load(&a->backlog) > 0) {
+		prev->sealing = 1;
+		return 1;
+	}
+	prev->backlog = 1;
+	atomic_fetch_add(&a->backlog, 1);
+	return 0;
+}
+
+void kp__acc_backlog_leave(kp__acc *a, kp__batch *b)
+{
+	if (!b->backlog)
+		return;
+	b->backlog = 0;
+	atomic_fetch_sub(&a->backlog, 1);
 }
 
 static kc_compressor *spare_take(kp__acc *a)

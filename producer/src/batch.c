@@ -58,6 +58,7 @@ kp_err kp__batch_open(kp__batch *b, const kc_batch_config *cfg)
 	b->last_kafka_err = 0;
 	b->sealed = 0;
 	b->sealing = 0;
+	b->backlog = 0;
 	b->producer_id = -1;
 	b->producer_epoch = -1;
 	b->base_sequence = -1;

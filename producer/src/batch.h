@@ -55,6 +55,9 @@ typedef struct kp__batch {
 	 * builder, wire and sealed fields, and the sender leaves b queued.
 	 * Guarded by the tp lock. */
 	int sealing;
+	/* Counted in the accumulator's backlog (full, queued, nobody sealing
+	 * it yet). Guarded by the tp lock. */
+	int backlog;
 	/* Idempotence: the state stamped into the sealed v2 header, or -1. */
 	int64_t producer_id;
 	int16_t producer_epoch;

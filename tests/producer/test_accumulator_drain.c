@@ -561,6 +561,51 @@ START_TEST(appender_seals_when_sender_behind)
 }
 END_TEST
 
+/* Appends to partition p until its queue holds `batches` batches. */
+static kp__tp *fill_to(kp__acc *a, int32_t p, size_t batches)
+{
+	kp__append_result res;
+	do {
+		kp__append r = rec("s", p, NULL, value_of(100));
+		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
+	} while (res.tp->queued_batches < batches);
+	return res.tp;
+}
+
+/* The appending thread seals only while a full batch already waits for
+ * the sender, on any partition: the first full batch is left to the
+ * sender (counted), the next one, even the head of another partition, is
+ * sealed by the appender; once the sender took the waiting one, the next
+ * full batch is the sender's again. */
+START_TEST(backlog_drives_claims)
+{
+	kp__acc_conf c = conf_default();
+	c.batch_size = 2048;
+	c.codec = KC_CODEC_LZ4;
+	kp__acc *a = acc_new(&c);
+	kp__tp *t0 = fill_to(a, 0, 2);
+	kp__batch *waiting = t0->head;
+	ck_assert_int_eq(waiting->backlog, 1);
+	ck_assert_int_eq(waiting->sealed, 0);
+	kp__tp *t1 = fill_to(a, 1, 2);
+	ck_assert_int_eq(t1->head->sealed, 1); /* by the appender */
+	ck_assert_int_eq(t1->head->backlog, 0);
+	int32_t leader = 0;
+	kp__acc_foreach_tp(a, set_leader, &leader);
+	/* The sender takes partition 0's full batch (and 1's sealed one). */
+	kp__batch *list = NULL;
+	ck_assert_uint_eq(kp__acc_drain(a, 0, (int64_t)kn__now_ms(), 1 << 20,
+					&list),
+			  2);
+	ck_assert_int_eq(waiting->backlog, 0);
+	release_all(a, list);
+	kp__tp *t2 = fill_to(a, 2, 2);
+	ck_assert_int_eq(t2->head->sealed, 0); /* the sender's again */
+	ck_assert_int_eq(t2->head->backlog, 1);
+	acc_done(a);
+}
+END_TEST
+
 static void set_sealing(kp__tp *tp, kp__batch *b, int on)
 {
 	pthread_mutex_lock(&tp->lock);
@@ -648,6 +693,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(t, compressed_drains_share_contexts, 0, 3);
 	tcase_add_loop_test(t, appender_seals_when_sender_behind, 0, 2);
 	tcase_add_test(t, sealing_batch_left_alone);
+	tcase_add_test(t, backlog_drives_claims);
 	tcase_add_loop_test(t, concurrent_appenders_one_drainer, 0, 2);
 	suite_add_tcase(s, t);
 	return s;
