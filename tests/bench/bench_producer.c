@@ -397,7 +397,7 @@ static long parse_num(const char *s, const char *flag, long max)
 
 static void parse_args(int argc, char **argv, opts *o)
 {
-	*o = (opts){.n_small = 500000, .n_large = 150000, .rounds = 1,
+	*o = (opts){.n_small = 2000000, .n_large = 600000, .rounds = 1,
 		    .partitions = 4};
 	snprintf(o->codecs, sizeof o->codecs, "none,lz4,zstd");
 	snprintf(o->brokers, sizeof o->brokers, "kafkit,rdkafka");
