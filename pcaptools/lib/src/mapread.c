@@ -45,23 +45,6 @@ static inline uint16_t rd16(const uint8_t *p, bool swap)
 	return swap ? __builtin_bswap16(v) : v;
 }
 
-static bool linktype_known(uint32_t lt)
-{
-	switch (lt) {
-	case KX_LINK_NULL:
-	case KX_LINK_ETHERNET:
-	case KX_LINK_RAW:
-	case KX_LINK_LOOP:
-	case KX_LINK_SLL:
-	case KX_LINK_IPV4:
-	case KX_LINK_IPV6:
-	case KX_LINK_SLL2:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* libpcap's snapshot length for a header's value (0 or too big: the
  * maximum). */
 static uint32_t adjust_snapshot(uint32_t snaplen)
@@ -161,7 +144,7 @@ static bool pcap_header(kx__map *m)
 	if (rd16(m->base + 4, m->swap) != 2 || rd16(m->base + 6, m->swap) != 4)
 		return false;
 	uint32_t lt = rd32(m->base + 20, m->swap);
-	if (!linktype_known(lt)) /* extension bits (FCS) included */
+	if (!kx__linktype_known(lt)) /* extension bits (FCS) included */
 		return false;
 	m->linktype = (int)lt;
 	m->snapshot = adjust_snapshot(rd32(m->base + 16, m->swap));
@@ -197,7 +180,7 @@ static bool pcapng_header(kx__map *m)
 						    m->swap))
 				return false;
 			uint32_t lt = rd16(m->base + o + 8, m->swap);
-			if (!linktype_known(lt))
+			if (!kx__linktype_known(lt))
 				return false;
 			m->linktype = (int)lt;
 			m->snapshot = adjust_snapshot(

@@ -227,3 +227,20 @@ int kx__packet_parse(int linktype, const uint8_t *p, size_t caplen,
 	}
 	return 1;
 }
+
+bool kx__linktype_known(long lt)
+{
+	switch (lt) {
+	case KX_LINK_NULL:
+	case KX_LINK_ETHERNET:
+	case KX_LINK_RAW:
+	case KX_LINK_LOOP:
+	case KX_LINK_SLL:
+	case KX_LINK_IPV4:
+	case KX_LINK_IPV6:
+	case KX_LINK_SLL2:
+		return true;
+	default:
+		return false;
+	}
+}

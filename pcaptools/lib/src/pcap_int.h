@@ -188,6 +188,10 @@ int kx__fail(kx_reader *r, int err, const char *fmt, ...)
 
 /* ---- packet.c ---------------------------------------------------------- */
 
+/* Whether kx__packet_parse reads link type lt (a LINKTYPE_ value; extension
+ * bits make it unknown). Pure function; any thread. */
+bool kx__linktype_known(long lt);
+
 /* Peel link, IP and TCP headers of one packet into *s. Returns 1 for a TCP
  * segment, 0 for a packet to skip silently (not IP, not TCP), or a
  * negative -kx_warning for a packet worth a warning (KX_WARN_LINKTYPE,

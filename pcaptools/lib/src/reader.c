@@ -78,21 +78,24 @@ void kx_reader_free(kx_reader *r)
 	kc__free(r);
 }
 
-static bool linktype_known(int lt)
+/* Apply r->opts.filter (if any) to pc. Returns 0, or KX_ERR_FILTER with
+ * libpcap's message recorded; pc is left open either way. */
+static int set_filter(kx_reader *r, pcap_t *pc)
 {
-	switch (lt) {
-	case KX_LINK_NULL:
-	case KX_LINK_ETHERNET:
-	case KX_LINK_RAW:
-	case KX_LINK_LOOP:
-	case KX_LINK_SLL:
-	case KX_LINK_IPV4:
-	case KX_LINK_IPV6:
-	case KX_LINK_SLL2:
-		return true;
-	default:
-		return false;
+	if (!r->opts.filter)
+		return 0;
+	struct bpf_program prog = {0};
+	if (pcap_compile(pc, &prog, r->opts.filter, 1, PCAP_NETMASK_UNKNOWN) !=
+		    0 ||
+	    pcap_setfilter(pc, &prog) != 0) {
+		int rc = kx__fail(r, KX_ERR_FILTER, "filter \"%s\": %s",
+				  r->opts.filter, pcap_geterr(pc));
+		if (prog.bf_insns)
+			pcap_freecode(&prog);
+		return rc;
 	}
+	pcap_freecode(&prog);
+	return 0;
 }
 
 /* The capture is open: filter, link type. */
@@ -103,7 +106,7 @@ static int opened(kx_reader *r, pcap_t *pc, const char *what)
 	 * differ only for raw IP (DLT_RAW is 12 or 14 by platform). */
 	int dlt = pcap_datalink(pc);
 	r->linktype = dlt == DLT_RAW ? KX_LINK_RAW : dlt;
-	if (!linktype_known(r->linktype)) {
+	if (!kx__linktype_known(r->linktype)) {
 		const char *name = pcap_datalink_val_to_name(dlt);
 		int rc = kx__fail(r, KX_ERR_LINKTYPE,
 				  "%s: link type %d (%s) is not supported",
@@ -114,23 +117,13 @@ static int opened(kx_reader *r, pcap_t *pc, const char *what)
 		r->linktype = -1;
 		return rc;
 	}
-	if (r->opts.filter) {
-		struct bpf_program prog = {0};
-		if (pcap_compile(pc, &prog, r->opts.filter, 1,
-				 PCAP_NETMASK_UNKNOWN) != 0 ||
-		    pcap_setfilter(pc, &prog) != 0) {
-			int rc = kx__fail(r, KX_ERR_FILTER, "filter \"%s\": %s",
-					  r->opts.filter, pcap_geterr(pc));
-			if (prog.bf_insns)
-				pcap_freecode(&prog);
-			pcap_close(pc);
-			r->pcap = NULL;
-			r->linktype = -1;
-			return rc;
-		}
-		pcap_freecode(&prog);
+	int rc = set_filter(r, pc);
+	if (rc) {
+		pcap_close(pc);
+		r->pcap = NULL;
+		r->linktype = -1;
 	}
-	return 0;
+	return rc;
 }
 
 int kx_reader_open_file(kx_reader *r, const char *path)
@@ -216,19 +209,10 @@ static int hand_off(kx_reader *r)
 			return rc;
 		}
 	}
-	if (r->opts.filter) {
-		struct bpf_program prog = {0};
-		if (pcap_compile(pc, &prog, r->opts.filter, 1,
-				 PCAP_NETMASK_UNKNOWN) != 0 ||
-		    pcap_setfilter(pc, &prog) != 0) {
-			int rc = kx__fail(r, KX_ERR_FILTER, "filter \"%s\": %s",
-					  r->opts.filter, pcap_geterr(pc));
-			if (prog.bf_insns)
-				pcap_freecode(&prog);
-			pcap_close(pc);
-			return rc;
-		}
-		pcap_freecode(&prog);
+	int rc = set_filter(r, pc);
+	if (rc) {
+		pcap_close(pc);
+		return rc;
 	}
 	r->pcap = pc;
 	kx__map_free(m);
