@@ -8,6 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+const char *const pt_captures[] = {
+	"kcat-gzip.pcap",	"kcat-lz4.pcap",	 "kcat-none.pcap",
+	"kcat-snappy.pcap",	"kcat-zstd.pcap",	 "kpy-0.10.0-gzip.pcap",
+	"kpy-0.10.0-none.pcap", "kpy-0.11.0-gzip.pcap", "kpy-0.11.0-none.pcap",
+	"kpy-0.9-gzip.pcap",	"kpy-0.9-none.pcap",
+};
+const size_t pt_ncaptures = sizeof pt_captures / sizeof pt_captures[0];
+const uint16_t pt_broker_ports[PT_NBROKER_PORTS] = {34567, 41197, 41407};
+
 const uint8_t pt_client4[4] = {10, 0, 0, 1}, pt_broker4[4] = {10, 0, 0, 2};
 const uint8_t pt_client6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
 const uint8_t pt_broker6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};

@@ -87,6 +87,13 @@ extern const uint8_t pt_client4[4], pt_broker4[4];
 extern const uint8_t pt_client6[16], pt_broker6[16];
 
 /* Every packet of a capture file, for tests that mutate them. */
+/* The real captures in tests/data, and the ports their brokers listen on
+ * (librdkafka mock clusters). */
+extern const char *const pt_captures[];
+extern const size_t pt_ncaptures;
+#define PT_NBROKER_PORTS 3
+extern const uint16_t pt_broker_ports[PT_NBROKER_PORTS];
+
 typedef struct pt_pkt {
 	uint8_t *data;
 	size_t caplen, wirelen;

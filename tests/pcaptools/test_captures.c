@@ -11,17 +11,8 @@
 #include "helpers.h"
 #include "pcaptest.h"
 
-static const char *const captures[] = {
-	"kcat-gzip.pcap",	"kcat-lz4.pcap",	 "kcat-none.pcap",
-	"kcat-snappy.pcap",	"kcat-zstd.pcap",	 "kpy-0.10.0-gzip.pcap",
-	"kpy-0.10.0-none.pcap", "kpy-0.11.0-gzip.pcap", "kpy-0.11.0-none.pcap",
-	"kpy-0.9-gzip.pcap",	"kpy-0.9-none.pcap",
-};
-
-/* The brokers of those captures listen on these ports. */
-static const uint16_t broker_ports[] = {34567, 41197, 41407};
-static const kx_reader_opts data_opts = {.broker_ports = broker_ports,
-					 .nbroker_ports = 3};
+static const kx_reader_opts data_opts = {.broker_ports = pt_broker_ports,
+					 .nbroker_ports = PT_NBROKER_PORTS};
 
 /* A frame as kc_capture saw it. */
 typedef struct ref_frame {
@@ -64,7 +55,7 @@ static int ref_cb(kc_capture_frame *f, void *opaque)
 
 START_TEST(same_frames_as_codec_reader)
 {
-	const char *path = th_data_path(captures[_i]);
+	const char *path = th_data_path(pt_captures[_i]);
 	ref_log ref = {0};
 	kc_capture *c = kc_capture_new(NULL, ref_cb, &ref);
 	ck_assert_ptr_nonnull(c);
@@ -162,7 +153,7 @@ START_TEST(same_frames_as_tshark)
 {
 	if (access("/usr/bin/tshark", X_OK) != 0)
 		ck_abort_msg("tshark is required for this test");
-	const char *path = th_data_path(captures[_i]);
+	const char *path = th_data_path(pt_captures[_i]);
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd,
 		 "tshark -r %s -o kafka.tcp.ports:34567,41197,41407 -T fields "
@@ -231,7 +222,7 @@ END_TEST
 /* Without the broker port, detect mode finds the same requests. */
 START_TEST(detect_any_port)
 {
-	const char *path = th_data_path(captures[_i]);
+	const char *path = th_data_path(pt_captures[_i]);
 	pt_log want = {0}, got = {0};
 	ck_assert_int_eq(pt_read(path, &data_opts, &want, NULL), 0);
 	uint16_t other = 1;
@@ -254,7 +245,7 @@ START_TEST(other_port_ignored)
 {
 	pt_log log = {0};
 	kx_stats st;
-	ck_assert_int_eq(pt_read(th_data_path(captures[0]), NULL, &log, &st),
+	ck_assert_int_eq(pt_read(th_data_path(pt_captures[0]), NULL, &log, &st),
 			 0);
 	ck_assert_uint_eq(log.n, 0);
 	ck_assert_uint_eq(st.conns, 0);
@@ -267,7 +258,7 @@ int main(void)
 {
 	Suite *s = suite_create("pcaptools_captures");
 	TCase *tc = tcase_create("captures");
-	size_t n = sizeof captures / sizeof captures[0];
+	size_t n = pt_ncaptures;
 	tcase_add_loop_test(tc, same_frames_as_codec_reader, 0, (int)n);
 	tcase_add_loop_test(tc, detect_any_port, 0, (int)n);
 	tcase_add_loop_test(tc, same_frames_as_tshark, 0, (int)n);

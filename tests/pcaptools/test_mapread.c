@@ -15,14 +15,6 @@
 #include "pcap_int.h"
 #include "pcaptest.h"
 
-static const char *const captures[] = {
-	"kcat-gzip.pcap",	"kcat-lz4.pcap",	 "kcat-none.pcap",
-	"kcat-snappy.pcap",	"kcat-zstd.pcap",	 "kpy-0.10.0-gzip.pcap",
-	"kpy-0.10.0-none.pcap", "kpy-0.11.0-gzip.pcap", "kpy-0.11.0-none.pcap",
-	"kpy-0.9-gzip.pcap",	"kpy-0.9-none.pcap",
-};
-
-static const uint16_t broker_ports[] = {34567, 41197, 41407};
 
 /* What one read produced. */
 typedef struct run {
@@ -49,8 +41,8 @@ static void read_one(const char *path, const uint8_t *buf, size_t n,
 	out->log.stop_after = stop_after;
 	kx_reader_opts o = opts ? *opts : (kx_reader_opts){0};
 	if (!o.broker_ports) {
-		o.broker_ports = broker_ports;
-		o.nbroker_ports = 3;
+		o.broker_ports = pt_broker_ports;
+		o.nbroker_ports = PT_NBROKER_PORTS;
 	}
 	o.use_libpcap = libpcap;
 	kx_reader *r = kx_reader_new(&o, pt_collect, &out->log);
@@ -328,18 +320,18 @@ static void free_pkts(void)
 START_TEST(data_captures)
 {
 	run m;
-	compare(th_data_path(captures[_i]), NULL, 0, captures[_i], &m);
+	compare(th_data_path(pt_captures[_i]), NULL, 0, pt_captures[_i], &m);
 	ck_assert(m.mapped && !m.handed_off);
 	ck_assert_int_eq(m.rc, 0);
 	ck_assert_uint_gt(pt_count(&m.log, KX_EV_REQUEST), 0);
 	run_free(&m);
 	/* a filter, compiled for the mapped reader by libpcap */
 	kx_reader_opts o = {.filter = "tcp and greater 200"};
-	compare(th_data_path(captures[_i]), &o, 0, captures[_i], &m);
+	compare(th_data_path(pt_captures[_i]), &o, 0, pt_captures[_i], &m);
 	ck_assert(m.mapped);
 	run_free(&m);
 	/* a callback's stop value ends both at the same event */
-	compare(th_data_path(captures[_i]), NULL, 5, captures[_i], &m);
+	compare(th_data_path(pt_captures[_i]), NULL, 5, pt_captures[_i], &m);
 	ck_assert_int_eq(m.rc, 7);
 	run_free(&m);
 }
@@ -590,8 +582,8 @@ START_TEST(allocation_failures)
 	int nomem = 0;
 	for (unsigned long n = 1;; n++) {
 		th_alloc_fail_at(n);
-		kx_reader_opts o = {.broker_ports = broker_ports,
-				    .nbroker_ports = 3};
+		kx_reader_opts o = {.broker_ports = pt_broker_ports,
+				    .nbroker_ports = PT_NBROKER_PORTS};
 		pt_log log = {0};
 		kx_reader *r = kx_reader_new(&o, pt_collect, &log);
 		int rc = KX_ERR_NOMEM;
@@ -643,7 +635,7 @@ int main(void)
 	TCase *tc = tcase_create("mapread");
 	tcase_add_unchecked_fixture(tc, load_pkts, free_pkts);
 	tcase_set_timeout(tc, 120);
-	size_t n = sizeof captures / sizeof captures[0];
+	size_t n = pt_ncaptures;
 	tcase_add_loop_test(tc, data_captures, 0, (int)n);
 	tcase_add_test(tc, filter_drops_packets);
 	tcase_add_loop_test(tc, pcap_variants, 0, 4);
