@@ -42,6 +42,34 @@ void kc__free(void *p);
  * sticky error on failure. */
 uint8_t *kc__writer_grow(kc_writer *w, size_t n);
 
+/* A writer's state, to undo a failed encode (kc__writer_rewind()). */
+typedef struct kc__wmark {
+	size_t len, nsegs, ext_total, owned_mark;
+} kc__wmark;
+
+static inline kc__wmark kc__writer_mark(const kc_writer *w)
+{
+	return (kc__wmark){w->len, w->nsegs, w->ext_total, w->owned_mark};
+}
+
+/* Back to mark m (taken on this writer, with no rewind to an earlier
+ * mark in between), the sticky error cleared. */
+static inline void kc__writer_rewind(kc_writer *w, kc__wmark m)
+{
+	w->len = m.len;
+	w->nsegs = m.nsegs;
+	w->ext_total = m.ext_total;
+	w->owned_mark = m.owned_mark;
+	w->err = KC_OK;
+}
+
+/* Copy every external segment into w's own buffer, in order, so that the
+ * output becomes contiguous (kc_writer_data() works again); reserved
+ * slots keep their offsets only if they precede the first external
+ * segment. Returns KC_OK or KC_ERR_NOMEM (w unchanged, the sticky error
+ * cleared). */
+kc_err kc__writer_flatten(kc_writer *w);
+
 /* ---- big-endian helpers ---------------------------------------------- */
 
 static inline void kc__be16(uint8_t *p, uint16_t v)

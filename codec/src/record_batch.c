@@ -96,7 +96,7 @@ static void v2_record(const kc_batch_builder *b, kc_record *rec,
 
 static kc_err v2_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
 			kc_bytes value, const kc_rec_header *headers,
-			size_t nheaders)
+			size_t nheaders, size_t ref_min)
 {
 	kc_record rec;
 	v2_record(b, &rec, timestamp, key, value);
@@ -106,16 +106,24 @@ static kc_err v2_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
 		KC__TRY(v2_headers(b, headers, nheaders, &rec.headers));
 		rec.headers_count = (int32_t)nheaders;
 	}
-	size_t mark = b->w.len;
+	kc__wmark mark = kc__writer_mark(&b->w);
 	if (b->count == 0)
 		b->header = kc_writer_reserve(&b->w, KC_BATCH_V2_HEADER_SIZE);
+	/* The writer references every bytes field at or past its threshold,
+	 * header values included, but only key and value are the caller's
+	 * to lend: stay above the largest header value. */
+	for (size_t i = 0; ref_min && i < nheaders; i++)
+		if (headers[i].value.len >= 0 &&
+		    (size_t)headers[i].value.len >= ref_min)
+			ref_min = (size_t)headers[i].value.len + 1;
+	kc_writer_set_ref_threshold(&b->w, ref_min);
 	kc_err e = kc_record_encode(&b->w, &rec, 2);
-	if (e == KC_OK && b->w.len - 12 > INT32_MAX)
+	kc_writer_set_ref_threshold(&b->w, 0);
+	if (e == KC_OK && kc_writer_pos(&b->w) - 12 > INT32_MAX)
 		e = KC_ERR_TOO_LARGE; /* batchLength is an int32 */
 	if (e != KC_OK) {
 		/* Leave the batch as it was, so the caller can still seal it. */
-		b->w.len = mark;
-		b->w.err = KC_OK;
+		kc__writer_rewind(&b->w, mark);
 		return e;
 	}
 	if (b->count == 0) {
@@ -128,9 +136,9 @@ static kc_err v2_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
 	return KC_OK;
 }
 
-kc_err kc_batch_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
-		       kc_bytes value, const kc_rec_header *headers,
-		       size_t nheaders)
+static kc_err append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
+		     kc_bytes value, const kc_rec_header *headers,
+		     size_t nheaders, size_t ref_min)
 {
 	if (b->is_sealed || b->count == INT32_MAX)
 		return KC_ERR_INVALID_ARG;
@@ -144,7 +152,23 @@ kc_err kc_batch_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
 			return KC_ERR_INVALID_ARG;
 		return kc__msgset_append(b, timestamp, key, value);
 	}
-	return v2_append(b, timestamp, key, value, headers, nheaders);
+	return v2_append(b, timestamp, key, value, headers, nheaders, ref_min);
+}
+
+kc_err kc_batch_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
+		       kc_bytes value, const kc_rec_header *headers,
+		       size_t nheaders)
+{
+	return append(b, timestamp, key, value, headers, nheaders, 0);
+}
+
+kc_err kc_batch_append_ref(kc_batch_builder *b, int64_t timestamp,
+			   kc_bytes key, kc_bytes value,
+			   const kc_rec_header *headers, size_t nheaders,
+			   size_t ref_min)
+{
+	return append(b, timestamp, key, value, headers, nheaders,
+		      ref_min ? ref_min : 1);
 }
 
 int32_t kc_batch_count(const kc_batch_builder *b)
@@ -154,7 +178,7 @@ int32_t kc_batch_count(const kc_batch_builder *b)
 
 size_t kc_batch_bytes(const kc_batch_builder *b)
 {
-	return b->is_sealed ? b->raw_len : b->w.len;
+	return b->is_sealed ? b->raw_len : kc_writer_pos(&b->w);
 }
 
 /* Bytes of a varint-prefixed key, value or header field: the length (-1
@@ -189,11 +213,14 @@ size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
 
 /* Compress the records region into b->z, then copy the result over the
  * records: z keeps its size across batches, so a steady stream of batches
- * allocates nothing here. On failure the records are left as they were
- * so that the caller may retry. */
+ * allocates nothing here. Referenced values are first gathered into the
+ * batch (the compressor wants one region; it reads every byte anyway).
+ * On failure the records are left as they were so that the caller may
+ * retry. */
 static kc_err v2_compress(kc_batch_builder *b)
 {
 	kc_writer *w = &b->w, *z = &b->z;
+	KC__TRY(kc__writer_flatten(w));
 	size_t raw = w->len - KC_BATCH_V2_HEADER_SIZE;
 	kc_writer_reset(z);
 	KC__TRY(kc_compress_with(&b->cc, b->cfg.codec, b->cfg.level, 0,
@@ -208,6 +235,15 @@ static kc_err v2_compress(kc_batch_builder *b)
 	memcpy(w->buf + KC_BATCH_V2_HEADER_SIZE, z->buf, n);
 	w->len = KC_BATCH_V2_HEADER_SIZE + n;
 	return KC_OK;
+}
+
+/* crc: CRC-32C of attributes..end, referenced values included, so it
+ * goes last. */
+static void v2_crc(kc_batch_builder *b)
+{
+	uint32_t crc = kc_writer_crc32c_from(&b->w,
+					     b->header.pos + V2_ATTRIBUTES);
+	kc__be32(b->w.buf + b->header.off + V2_CRC, crc);
 }
 
 static kc_err v2_seal(kc_batch_builder *b)
@@ -225,7 +261,7 @@ static kc_err v2_seal(kc_batch_builder *b)
 		b->base_timestamp = -1;
 		b->max_timestamp = -1;
 	}
-	size_t raw_len = b->w.len;
+	size_t raw_len = kc_writer_pos(&b->w);
 	if (c->codec != KC_CODEC_NONE)
 		KC__TRY(v2_compress(b));
 	int16_t attrs = (int16_t)(c->codec & KC_ATTR_CODEC_MASK);
@@ -234,7 +270,7 @@ static kc_err v2_seal(kc_batch_builder *b)
 	if (c->log_append_time)
 		attrs |= KC_ATTR_LOG_APPEND_TIME;
 	uint8_t *h = b->w.buf + b->header.off;
-	size_t len = b->w.len - b->header.off;
+	size_t len = kc_writer_pos(&b->w) - b->header.pos;
 	kc__be64(h + V2_BASE_OFFSET, (uint64_t)c->base_offset);
 	kc__be32(h + V2_BATCH_LENGTH, (uint32_t)(len - 12));
 	kc__be32(h + V2_LEADER_EPOCH, (uint32_t)c->partition_leader_epoch);
@@ -249,9 +285,7 @@ static kc_err v2_seal(kc_batch_builder *b)
 	kc__be16(h + V2_PRODUCER_EPOCH, (uint16_t)c->producer_epoch);
 	kc__be32(h + V2_BASE_SEQUENCE, (uint32_t)c->base_sequence);
 	kc__be32(h + V2_RECORDS_COUNT, (uint32_t)b->count);
-	/* crc: CRC-32C of attributes..end, so it goes last. */
-	kc__be32(h + V2_CRC, kc_crc32c(0, h + V2_ATTRIBUTES,
-				       len - V2_ATTRIBUTES));
+	v2_crc(b);
 	b->raw_len = raw_len;
 	return KC_OK;
 }
@@ -266,9 +300,14 @@ kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len)
 	}
 	/* An empty legacy set is zero bytes; still hand out a valid pointer. */
 	static const uint8_t empty[1];
-	*out = b->w.len ? b->w.buf : empty;
-	*len = b->w.len;
+	*out = b->w.ext_total ? NULL : b->w.len ? b->w.buf : empty;
+	*len = kc_writer_pos(&b->w);
 	return KC_OK;
+}
+
+const kc_writer *kc_batch_output(const kc_batch_builder *b)
+{
+	return b->is_sealed ? &b->w : NULL;
 }
 
 kc_err kc_batch_seal_with(kc_batch_builder *b, kc_compressor **cc,
@@ -301,13 +340,11 @@ kc_err kc_batch_restamp(kc_batch_builder *b, int64_t producer_id,
 	/* The config stays: the builder's next batch, after a reset, starts
 	 * unstamped. */
 	uint8_t *h = b->w.buf + b->header.off;
-	size_t len = b->w.len - b->header.off;
 	kc__be64(h + V2_PRODUCER_ID, (uint64_t)producer_id);
 	kc__be16(h + V2_PRODUCER_EPOCH, (uint16_t)producer_epoch);
 	kc__be32(h + V2_BASE_SEQUENCE, (uint32_t)base_sequence);
 	/* The three fields lie inside the CRC's range (attributes..end). */
-	kc__be32(h + V2_CRC, kc_crc32c(0, h + V2_ATTRIBUTES,
-				       len - V2_ATTRIBUTES));
+	v2_crc(b);
 	return KC_OK;
 }
 

@@ -207,3 +207,76 @@ uint32_t kc_writer_crc32_from(const kc_writer *w, size_t from)
 {
 	return crc_from(w, from, kc_crc32);
 }
+
+kc_err kc_writer_splice(kc_writer *w, const void *placeholder,
+			const kc_writer *src)
+{
+	if (w->err)
+		return w->err;
+	size_t n = kc_writer_pos(src);
+	size_t at = 0;
+	while (at < w->nsegs &&
+	       (w->segs[at].ext != placeholder || w->segs[at].len != n))
+		at++;
+	if (at == w->nsegs || src == w)
+		return KC_ERR_INVALID_ARG;
+	size_t m = kc_writer_iov(src, NULL, 0);
+	if (m == 0) {
+		memmove(&w->segs[at], &w->segs[at + 1],
+			(w->nsegs - at - 1) * sizeof *w->segs);
+		w->nsegs--;
+		return KC_OK;
+	}
+	if (w->nsegs - 1 > SIZE_MAX / sizeof *w->segs - m)
+		return KC_ERR_NOMEM;
+	size_t need = w->nsegs - 1 + m;
+	if (need > w->segs_cap) {
+		kc__wseg *s = kc__realloc(w->segs, need * sizeof *s);
+		if (!s)
+			return KC_ERR_NOMEM;
+		w->segs = s;
+		w->segs_cap = need;
+	}
+	memmove(&w->segs[at + m], &w->segs[at + 1],
+		(w->nsegs - at - 1) * sizeof *w->segs);
+	for (size_t i = 0; i < src->nsegs; i++) {
+		const kc__wseg *s = &src->segs[i];
+		w->segs[at++] = (kc__wseg){
+			s->ext ? s->ext : src->buf + s->off, 0, s->len};
+	}
+	if (src->len > src->owned_mark)
+		w->segs[at] = (kc__wseg){src->buf + src->owned_mark, 0,
+					 src->len - src->owned_mark};
+	w->nsegs = need;
+	return KC_OK;
+}
+
+kc_err kc__writer_flatten(kc_writer *w)
+{
+	if (w->ext_total == 0)
+		return w->err;
+	size_t total = kc_writer_pos(w);
+	if (!kc__w_room(w, w->ext_total)) {
+		w->err = KC_OK;
+		return KC_ERR_NOMEM;
+	}
+	/* Back to front: an owned piece only moves up (the references before
+	 * it push it), and everything before it is still where it was. */
+	size_t end = total;
+	size_t tail = w->len - w->owned_mark;
+	end -= tail;
+	memmove(w->buf + end, w->buf + w->owned_mark, tail);
+	for (size_t i = w->nsegs; i-- > 0;) {
+		const kc__wseg *s = &w->segs[i];
+		end -= s->len;
+		if (s->ext)
+			memcpy(w->buf + end, s->ext, s->len);
+		else
+			memmove(w->buf + end, w->buf + s->off, s->len);
+	}
+	w->len = total;
+	w->nsegs = 0;
+	w->ext_total = 0;
+	w->owned_mark = 0;
+	return KC_OK;
+}

@@ -322,7 +322,8 @@ void kp__acc_foreach_tp(kp__acc *a, void (*fn)(kp__tp *tp, void *arg),
 kp_err kp__acc_new(kp__acc **out, const kp__acc_conf *conf)
 {
 	if (!out || !conf || conf->batch_size < 0 || conf->buffer_memory < 0 ||
-	    conf->linger_ms < 0 || conf->max_request_size < 0)
+	    conf->linger_ms < 0 || conf->max_request_size < 0 ||
+	    conf->copy_max < 0)
 		return KP_ERR_INVALID_ARG;
 	kp__acc *a = kc__malloc(sizeof *a);
 	if (!a)
@@ -446,6 +447,7 @@ static kp_err append_locked(kp__acc *a, kp__tp *tp, const kp__append *r,
 			  r->free_cb,   r->free_opaque,
 			  r->timestamp, r->key.len < 0 ? 0 : (size_t)r->key.len,
 			  r->value.len < 0 ? 0 : (size_t)r->value.len};
+	size_t ref_min = r->free_cb ? (size_t)a->conf.copy_max + 1 : 0;
 	kp__batch *b = tp->tail;
 	if (b && !b->sealed && !b->frozen && b->magic == r->magic) {
 		size_t have = kc_batch_bytes(&b->b);
@@ -454,7 +456,7 @@ static kp_err append_locked(kp__acc *a, kp__tp *tp, const kp__append *r,
 		if (have + need <= (size_t)a->conf.batch_size) {
 			kp_err e = kp__batch_append(b, &m, r->timestamp, r->key,
 						    r->value, hdrs,
-						    r->nheaders);
+						    r->nheaders, ref_min);
 			if (e != KP_OK)
 				return e;
 			*added = kc_batch_bytes(&b->b) - have;
@@ -468,7 +470,7 @@ static kp_err append_locked(kp__acc *a, kp__tp *tp, const kp__append *r,
 	if (e != KP_OK)
 		return e;
 	e = kp__batch_append(b, &m, r->timestamp, r->key, r->value, hdrs,
-			     r->nheaders);
+			     r->nheaders, ref_min);
 	if (e != KP_OK) {
 		kp__acc_pool_put(a, b);
 		return e;

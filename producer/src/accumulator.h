@@ -70,6 +70,9 @@ typedef struct kp__acc_conf {
 	int64_t buffer_memory;    /* buffer.memory */
 	int64_t linger_ms;        /* linger.ms */
 	int64_t max_request_size; /* max.request.size: a larger record fails */
+	int64_t copy_max;         /* message.copy.max.bytes: a key or value
+	                             of a record with a free_cb larger than
+	                             this is referenced, not copied */
 	int codec;                /* compression.type (KC_CODEC_*) */
 	int level;                /* compression.level, KC_LEVEL_DEFAULT */
 	kp__partitioner partitioner;

@@ -308,7 +308,10 @@ static void free_list(kp__acc *a, kp__batch *b)
 }
 
 /* Re-append b's records into frozen batches of at most limit bytes (one
- * record at least), linked from *out. Returns KP_OK, KP_ERR_NOMEM,
+ * record at least), linked from *out. The pieces copy every record, lent
+ * ones too (they are read back from b's bytes, gathered when b references
+ * them): a split is rare, and its records are still reported, and their
+ * free_cb called, from b's metadata. Returns KP_OK, KP_ERR_NOMEM,
  * KP_ERR_ENCODE. */
 static kp_err split_into(kp__acc *a, kp__batch *b, size_t limit,
 			 kp__batch **out)
@@ -319,10 +322,13 @@ static kp_err split_into(kp__acc *a, kp__batch *b, size_t limit,
 	kc_record_view v;
 	kp__batch **tail = out, *cur = NULL;
 	size_t i = 0;
-	kp_err e = KP_OK;
+	uint8_t *gathered;
+	kp_err e = kp__batch_gather(b, &gathered);
+	if (e != KP_OK)
+		return e;
 	int rc = 0;
-	kc_records_iter_init(&it, b->wire, b->wire_len, KC_ITER_STRICT_END,
-			     &derr);
+	kc_records_iter_init(&it, gathered ? gathered : b->wire, b->wire_len,
+			     KC_ITER_STRICT_END, &derr);
 	while (e == KP_OK && (rc = kc_records_next_batch(&it, &info)) == 1) {
 		while (e == KP_OK && (rc = kc_records_next(&it, &v)) == 1) {
 			size_t nh = (size_t)v.headers_count;
@@ -348,7 +354,7 @@ static kp_err split_into(kp__acc *a, kp__batch *b, size_t limit,
 				tail = &cur->next;
 			}
 			e = kp__batch_append(cur, &b->recs[i], v.timestamp,
-					     v.key, v.value, v.headers, nh);
+					     v.key, v.value, v.headers, nh, 0);
 			i++;
 		}
 		if (rc < 0)
@@ -357,6 +363,7 @@ static kp_err split_into(kp__acc *a, kp__batch *b, size_t limit,
 	if (e == KP_OK && (rc < 0 || i != b->nrecs))
 		e = rc == KC_ERR_NOMEM ? KP_ERR_NOMEM : KP_ERR_ENCODE;
 	kc_records_iter_free(&it);
+	kc__free(gathered);
 	return e;
 }
 

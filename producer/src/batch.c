@@ -63,13 +63,15 @@ kp_err kp__batch_open(kp__batch *b, const kc_batch_config *cfg)
 	b->producer_epoch = -1;
 	b->base_sequence = -1;
 	b->wire = NULL;
+	b->wire_lent = NULL;
 	b->wire_len = 0;
 	return KP_OK;
 }
 
 kp_err kp__batch_append(kp__batch *b, const kp__rec_meta *m,
 			int64_t timestamp, kc_bytes key, kc_bytes value,
-			const kc_rec_header *headers, size_t nheaders)
+			const kc_rec_header *headers, size_t nheaders,
+			size_t ref_min)
 {
 	/* Grow the metadata first: after a successful encode nothing may
 	 * fail, or the batch would hold a record nobody reports. */
@@ -83,8 +85,10 @@ kp_err kp__batch_append(kp__batch *b, const kp__rec_meta *m,
 		b->recs = r;
 		b->recs_cap = cap;
 	}
-	kc_err e = kc_batch_append(&b->b, timestamp, key, value, headers,
-				   nheaders);
+	kc_err e = ref_min ? kc_batch_append_ref(&b->b, timestamp, key, value,
+						 headers, nheaders, ref_min)
+			   : kc_batch_append(&b->b, timestamp, key, value,
+					     headers, nheaders);
 	if (e != KC_OK)
 		return e == KC_ERR_NOMEM ? KP_ERR_NOMEM : KP_ERR_ENCODE;
 	b->recs[b->nrecs++] = *m;
@@ -107,8 +111,35 @@ kp_err kp__batch_seal_with(kp__batch *b, kc_compressor **cc)
 	if (e != KC_OK)
 		return e == KC_ERR_NOMEM ? KP_ERR_NOMEM : KP_ERR_ENCODE;
 	b->wire = out;
+	b->wire_lent = out ? NULL : kc_batch_output(&b->b);
 	b->wire_len = len;
 	b->sealed = 1;
+	return KP_OK;
+}
+
+kp_err kp__batch_gather(const kp__batch *b, uint8_t **out)
+{
+	*out = NULL;
+	if (!b->sealed)
+		return KP_ERR_INVALID_ARG;
+	if (b->wire)
+		return KP_OK;
+	size_t n = kc_writer_iov(b->wire_lent, NULL, 0);
+	struct iovec *iov = kc__malloc(n * sizeof *iov);
+	uint8_t *flat = kc__malloc(b->wire_len);
+	if (!iov || !flat) {
+		kc__free(iov);
+		kc__free(flat);
+		return KP_ERR_NOMEM;
+	}
+	kc_writer_iov(b->wire_lent, iov, n);
+	size_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(flat + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	kc__free(iov);
+	*out = flat;
 	return KP_OK;
 }
 

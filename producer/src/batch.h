@@ -62,7 +62,12 @@ typedef struct kp__batch {
 	int64_t producer_id;
 	int16_t producer_epoch;
 	int32_t base_sequence;
-	const uint8_t *wire;     /* sealed bytes (valid while sealed) */
+	/* Sealed bytes (valid while sealed): contiguous in wire, or, when
+	 * the batch references lent values (kc_batch_append_ref), wire is
+	 * NULL and wire_lent is the builder's output writer to read as
+	 * iovec entries. wire_len is the size either way. */
+	const uint8_t *wire;
+	const kc_writer *wire_lent;
 	size_t wire_len;
 } kp__batch;
 
@@ -83,12 +88,23 @@ void kp__batch_free(kp__batch *b);
 kp_err kp__batch_open(kp__batch *b, const kc_batch_config *cfg);
 
 /* Encode one record into unsealed b and keep its metadata m (copied).
- * On error b is as it was. Returns KP_OK, KP_ERR_NOMEM, KP_ERR_ENCODE
- * (the codec refused the record: over 2 GiB, bad lengths, headers with
- * magic < 2). Thread: b's owner (the partition lock's holder). */
+ * ref_min 0 copies key and value; otherwise a key or value of at least
+ * ref_min bytes is referenced (m must then carry the free_cb that keeps
+ * the caller's bytes alive until the report). On error b is as it was.
+ * Returns KP_OK, KP_ERR_NOMEM, KP_ERR_ENCODE (the codec refused the
+ * record: over 2 GiB, bad lengths, headers with magic < 2).
+ * Thread: b's owner (the partition lock's holder). */
 kp_err kp__batch_append(kp__batch *b, const kp__rec_meta *m,
 			int64_t timestamp, kc_bytes key, kc_bytes value,
-			const kc_rec_header *headers, size_t nheaders);
+			const kc_rec_header *headers, size_t nheaders,
+			size_t ref_min);
+
+/* b's sealed bytes gathered into one allocation (*out, kc__free it):
+ * for readers that need them contiguous when b references lent values
+ * (a split); *out is NULL and nothing is allocated when b->wire already
+ * is contiguous. Returns KP_OK, KP_ERR_NOMEM, KP_ERR_INVALID_ARG (not
+ * sealed). Thread: b's owner. */
+kp_err kp__batch_gather(const kp__batch *b, uint8_t **out);
 
 /* Seal b (compression at the builder's codec, CRC) if not sealed yet and
  * set b->wire / b->wire_len. Sealing is idempotent.
@@ -107,7 +123,7 @@ kp_err kp__batch_seal_with(kp__batch *b, kc_compressor **cc);
  * batch (header fields producerId, producerEpoch, baseSequence, then the
  * CRC recomputed, by kc_batch_restamp()), so a batch can be re-sent after
  * an epoch bump or a sequence reset without re-encoding. Records b's new
- * state; b->wire is unchanged (rewritten in place).
+ * state; b->wire and b->wire_lent are unchanged (rewritten in place).
  * Preconditions: b sealed with magic 2.
  * Returns KP_OK or KP_ERR_INVALID_ARG (not sealed, magic < 2).
  * Thread: the sender. */

@@ -628,6 +628,17 @@ kp_err kp__broker_send(kp__broker *b, int16_t api_key, int16_t api_version,
 		       const void *body, size_t ref_threshold,
 		       int expect_response, kp__response_fn fn, void *arg)
 {
+	return kp__broker_send_spliced(b, api_key, api_version, body,
+				       ref_threshold, NULL, 0,
+				       expect_response, fn, arg);
+}
+
+kp_err kp__broker_send_spliced(kp__broker *b, int16_t api_key,
+			       int16_t api_version, const void *body,
+			       size_t ref_threshold, const kp__splice *splices,
+			       size_t nsplices, int expect_response,
+			       kp__response_fn fn, void *arg)
+{
 	if (b->state != KP__BROKER_UP || !b->conn)
 		return KP_ERR_INVALID_ARG;
 	kp__req *r = req_new(b);
@@ -646,6 +657,9 @@ kp_err kp__broker_send(kp__broker *b, int16_t api_key, int16_t api_version,
 	kc_err kerr = kc_request_frame_encode(&r->w, api_key, api_version,
 					      r->correlation_id,
 					      kc_str_c(b->client_id), body);
+	for (size_t i = 0; kerr == KC_OK && i < nsplices; i++)
+		kerr = kc_writer_splice(&r->w, splices[i].placeholder,
+					splices[i].src);
 	if (kerr != KC_OK) {
 		req_free(r);
 		return kerr == KC_ERR_NOMEM ? KP_ERR_NOMEM : KP_ERR_ENCODE;

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "backoff.h"
+#include "kafkit/buf.h"
 #include "kafkit/producer.h"
 #include "loop.h"
 
@@ -113,6 +114,25 @@ int16_t kp__broker_version(const kp__broker *b, int16_t api_key,
 kp_err kp__broker_send(kp__broker *b, int16_t api_key, int16_t api_version,
 		       const void *body, size_t ref_threshold,
 		       int expect_response, kp__response_fn fn, void *arg);
+
+/* A bytes field of a request body that is really src's output: the body
+ * carries kc_bytes_of(placeholder, kc_writer_pos(src)), and the frame
+ * takes src's pieces in its place (kc_writer_splice()). */
+typedef struct kp__splice {
+	const void *placeholder;
+	const kc_writer *src;
+} kp__splice;
+
+/* kp__broker_send() for a body with n spliced fields (record batches
+ * that reference lent values). ref_threshold must not exceed the
+ * smallest spliced length, or the placeholder would be copied.
+ * Returns those of kp__broker_send(), KP_ERR_ENCODE also when a
+ * placeholder is not found. */
+kp_err kp__broker_send_spliced(kp__broker *b, int16_t api_key,
+			       int16_t api_version, const void *body,
+			       size_t ref_threshold, const kp__splice *splices,
+			       size_t n, int expect_response,
+			       kp__response_fn fn, void *arg);
 
 /* Requests sent and not yet answered (those expecting a response). */
 int kp__broker_in_flight(const kp__broker *b);

@@ -29,6 +29,7 @@ typedef struct kp__conf_values {
 	int64_t compression_type;         /* KC_CODEC_* */
 	int64_t compression_level;        /* -1: the codec's default */
 	int64_t max_request_size;
+	int64_t message_copy_max_bytes;   /* larger lent values: referenced */
 	int64_t request_timeout_ms;
 	int64_t delivery_timeout_ms;
 	int64_t retries;

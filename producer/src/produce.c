@@ -38,6 +38,7 @@ typedef struct produce_ctx {
 	kp__batch **batches;
 	kc_produce_request_topic_produce_data *topics;
 	kc_produce_request_partition_produce_data *parts;
+	kp__splice *splices; /* batches referencing lent values */
 	int32_t ntopics;
 } produce_ctx;
 
@@ -58,13 +59,15 @@ static produce_ctx *ctx_get(kp_producer *p, size_t n)
 	size_t cap = (n + KP__CTX_ROUND - 1) / KP__CTX_ROUND * KP__CTX_ROUND;
 	produce_ctx *c = kc__malloc(sizeof(*c) + cap * sizeof(kp__batch *) +
 				    cap * sizeof(*c->topics) +
-				    cap * sizeof(*c->parts));
+				    cap * sizeof(*c->parts) +
+				    cap * sizeof(*c->splices));
 	if (!c)
 		return NULL;
 	c->cap = cap;
 	c->batches = (kp__batch **)(c + 1);
 	c->topics = (kc_produce_request_topic_produce_data *)(c->batches + cap);
 	c->parts = (kc_produce_request_partition_produce_data *)(c->topics + cap);
+	c->splices = (kp__splice *)(c->parts + cap);
 	return c;
 }
 
@@ -382,7 +385,7 @@ static int send_batches(kp_producer *p, kp__broker *br, kp__batch *list,
 		kp__batch *b = list;
 		list = list->next;
 		b->next = NULL;
-		if (!b->wire) {
+		if (!b->wire && !b->wire_lent) {
 			fail_batch(p, b, KP_ERR_ENCODE, 0);
 			continue;
 		}
@@ -402,7 +405,7 @@ static int send_batches(kp_producer *p, kp__broker *br, kp__batch *list,
 		return 0;
 	}
 	/* Group partitions by topic, topics in order of first appearance. */
-	size_t k = 0;
+	size_t k = 0, nsplices = 0, ref_threshold = KP__REF_THRESHOLD;
 	for (size_t i = 0; i < ctx->n; i++) {
 		const char *topic = ctx->batches[i]->tp->topic;
 		int seen = 0;
@@ -424,7 +427,18 @@ static int send_batches(kp_producer *p, kp__broker *br, kp__batch *list,
 				&ctx->parts[k++];
 			kc_produce_request_partition_produce_data_init(pd);
 			pd->index = b->tp->partition;
-			pd->records = kc_bytes_of(b->wire, b->wire_len);
+			if (b->wire) {
+				pd->records = kc_bytes_of(b->wire, b->wire_len);
+			} else {
+				/* The writer's address: unique per batch, and
+				 * never read as bytes. */
+				pd->records = kc_bytes_of(b->wire_lent,
+							  b->wire_len);
+				ctx->splices[nsplices++] =
+					(kp__splice){b->wire_lent, b->wire_lent};
+				if (b->wire_len < ref_threshold)
+					ref_threshold = b->wire_len;
+			}
 			td->partition_data_count++;
 		}
 	}
@@ -436,9 +450,10 @@ static int send_batches(kp_producer *p, kp__broker *br, kp__batch *list,
 	req.topic_data = ctx->topics;
 	req.topic_data_count = ctx->ntopics;
 	int acks0 = p->conf.acks == 0;
-	kp_err err = kp__broker_send(br, KC_PRODUCE_REQUEST_API_KEY, version,
-				     &req, KP__REF_THRESHOLD, !acks0,
-				     on_produce_response, ctx);
+	kp_err err = kp__broker_send_spliced(br, KC_PRODUCE_REQUEST_API_KEY,
+					     version, &req, ref_threshold,
+					     ctx->splices, nsplices, !acks0,
+					     on_produce_response, ctx);
 	if (err != KP_OK) {
 		for (size_t i = 0; i < ctx->n; i++) {
 			if (err == KP_ERR_ENCODE)

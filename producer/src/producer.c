@@ -125,6 +125,7 @@ kp_err kp_producer_new(const kp_conf *conf, kp_producer **out, char *err,
 		.buffer_memory = p->conf.buffer_memory,
 		.linger_ms = p->conf.linger_ms,
 		.max_request_size = p->conf.max_request_size,
+		.copy_max = p->conf.message_copy_max_bytes,
 		.codec = (int)p->conf.compression_type,
 		/* compression.level -1: the codec's own default */
 		.level = p->conf.compression_level == -1

@@ -9,7 +9,10 @@
  * 1000000, librdkafka's; the defaults differ, so comparing them would
  * compare batch sizes, not clients); every other setting at each client's
  * default. Both clients copy the payload (kafkit's default;
- * RD_KAFKA_MSG_F_COPY).
+ * RD_KAFKA_MSG_F_COPY); with -z both lend it instead, each keeping the
+ * caller's bytes until the report (kafkit: a free_cb; librdkafka: no
+ * flag) and copying into the batch only what is at most its
+ * message.copy.max.bytes (65535 for both unless -k sets kafkit's).
  *
  * For each run: messages/s and payload MB/s from the first send to the
  * last delivery report, the CPU time of the client per message (the
@@ -18,9 +21,12 @@
  * broker's is printed apart), the process's peak RSS above its level
  * before the run, and kafkit/librdkafka ratios.
  *
- *   bench_producer [-n messages-100B] [-N messages-1KiB] [-r rounds]
- *                  [-p partitions] [-c none,lz4,zstd] [-B kafkit,rdkafka]
- *                  [-b batch.size,...] [-k key=value]...
+ *   bench_producer [-n messages-100B] [-N messages-1KiB] [-s large-size]
+ *                  [-r rounds] [-p partitions] [-c none,lz4,zstd]
+ *                  [-B kafkit,rdkafka] [-b batch.size,...] [-z]
+ *                  [-k key=value]...
+ *
+ * -s sets the size of the "1 KiB" messages (up to 256 KiB).
  *
  * With several rounds, each line is the median of the rounds, and the
  * spread (slowest/fastest msg/s of the rounds) is printed to show the
@@ -44,7 +50,8 @@
 
 #define TOPIC "bench"
 #define MAX_ROUNDS 25
-#define POOL_SPAN 65536
+#define POOL_SPAN (1 << 20)
+#define MAX_LARGE (256 << 10)
 
 enum { BROKER_KAFKIT, BROKER_RDKAFKA, NBROKERS };
 enum { CLIENT_KAFKIT, CLIENT_RDKAFKA, NCLIENTS };
@@ -61,6 +68,7 @@ typedef struct opts {
 	char batch_sizes[128]; /* -b: each run with every size in turn */
 	int n_conf;
 	const char *conf[8]; /* -k "key=value" for the kafkit producer */
+	size_t large_size;   /* -s */
 } opts;
 
 typedef struct result {
@@ -78,6 +86,7 @@ typedef struct target {
 
 static uint8_t *pool;
 static atomic_long delivered, failed;
+static bool lend; /* -z */
 
 static void die(const char *what, const char *why)
 {
@@ -210,6 +219,12 @@ static kp_producer *kafkit_new(const char *bootstraps, const char *codec,
 	return p;
 }
 
+/* The pool outlives every producer: nothing to release. */
+static void pool_kept(void *opaque)
+{
+	(void)opaque;
+}
+
 static void kafkit_send(kp_producer *p, int32_t partition, long i,
 			size_t size)
 {
@@ -219,6 +234,7 @@ static void kafkit_send(kp_producer *p, int32_t partition, long i,
 		.value = payload(i, size),
 		.value_len = size,
 		.timestamp = KP_TIMESTAMP_NOW,
+		.free_cb = lend ? pool_kept : NULL,
 	};
 	kp_err e = kp_send(p, &rec, kp_report, NULL);
 	if (e != KP_OK)
@@ -262,7 +278,7 @@ static rd_kafka_t *rdkafka_new(const char *bootstraps, const char *codec,
 static void rdkafka_send(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 			 int32_t partition, long i, size_t size)
 {
-	while (rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY,
+	while (rd_kafka_produce(rkt, partition, lend ? 0 : RD_KAFKA_MSG_F_COPY,
 				(void *)payload(i, size), size, NULL, 0,
 				NULL) == -1) {
 		rd_kafka_resp_err_t e = rd_kafka_last_error();
@@ -398,15 +414,20 @@ static long parse_num(const char *s, const char *flag, long max)
 static void parse_args(int argc, char **argv, opts *o)
 {
 	*o = (opts){.n_small = 2000000, .n_large = 600000, .rounds = 1,
-		    .partitions = 4};
+		    .partitions = 4, .large_size = 1024};
 	snprintf(o->codecs, sizeof o->codecs, "none,lz4,zstd");
 	snprintf(o->brokers, sizeof o->brokers, "kafkit,rdkafka");
 	snprintf(o->batch_sizes, sizeof o->batch_sizes, "16384,1000000");
 	int ch;
-	while ((ch = getopt(argc, argv, "n:N:r:p:c:B:b:k:")) != -1)
+	while ((ch = getopt(argc, argv, "n:N:s:r:p:c:B:b:k:z")) != -1)
 		switch (ch) {
 		case 'n': o->n_small = parse_num(optarg, "-n", 1L << 40); break;
 		case 'N': o->n_large = parse_num(optarg, "-N", 1L << 40); break;
+		case 's':
+			o->large_size = (size_t)parse_num(optarg, "-s",
+							  MAX_LARGE);
+			break;
+		case 'z': lend = true; break;
 		case 'r':
 			o->rounds = (int)parse_num(optarg, "-r", MAX_ROUNDS);
 			break;
@@ -430,9 +451,10 @@ static void parse_args(int argc, char **argv, opts *o)
 			break;
 		default:
 			fputs("usage: bench_producer [-n messages-100B] "
-			      "[-N messages-1KiB] [-r rounds] [-p partitions] "
-			      "[-c none,lz4,zstd] [-B kafkit,rdkafka] "
-			      "[-b batch.size,...] [-k key=value]...\n",
+			      "[-N messages-1KiB] [-s large-size] [-r rounds] "
+			      "[-p partitions] [-c none,lz4,zstd] "
+			      "[-B kafkit,rdkafka] [-b batch.size,...] [-z] "
+			      "[-k key=value]...\n",
 			      stderr);
 			exit(2);
 		}
@@ -451,11 +473,12 @@ static bool listed(const char *list, const char *name)
 static void one_batch_size(const opts *o, const char *batch_size)
 {
 	static const char *codecs[] = {"none", "lz4", "zstd"};
-	static const size_t sizes[] = {100, 1024};
+	const size_t sizes[] = {100, o->large_size};
 	printf("bench_producer: acks=1 linger.ms=5 batch.size=%s (both "
 	       "clients), null keys, %d partitions, 3 brokers; %ld x 100 B, "
-	       "%ld x 1 KiB; %d round(s), medians\n",
-	       batch_size, o->partitions, o->n_small, o->n_large, o->rounds);
+	       "%ld x %zu B; payload %s; %d round(s), medians\n",
+	       batch_size, o->partitions, o->n_small, o->n_large,
+	       o->large_size, lend ? "lent" : "copied", o->rounds);
 	for (int br = 0; br < NBROKERS; br++) {
 		if (!listed(o->brokers, br ? "rdkafka" : "kafkit"))
 			continue;

@@ -282,6 +282,138 @@ START_TEST(writer_iovec_mode_references_large_values)
 }
 END_TEST
 
+/* The writer's output gathered from its iovec entries. */
+static size_t gather(const kc_writer *w, uint8_t *flat, size_t cap)
+{
+	struct iovec iov[16];
+	size_t n = kc_writer_iov(w, iov, 16);
+	ck_assert_uint_le(n, 16);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_uint_le(o + iov[i].iov_len, cap);
+		memcpy(flat + o, iov[i].iov_base, iov[i].iov_len);
+		o += iov[i].iov_len;
+	}
+	return o;
+}
+
+/* A piece built in several segments takes the place of the placeholder
+ * slice the encoder referenced, and none of it is copied; a placeholder
+ * that is not a referenced segment of that length is refused. */
+START_TEST(writer_splice_replaces_placeholder)
+{
+	static uint8_t lent[600];
+	memset(lent, 'L', sizeof lent);
+	kc_writer src, w, small;
+	kc_writer_init(&src);
+	kc_writer_init(&w);
+	kc_writer_init(&small);
+	kc_writer_set_ref_threshold(&src, 512);
+	kc__w_raw(&src, "head", 4);
+	kc__w_raw(&src, lent, sizeof lent);
+	kc__w_raw(&src, "tail", 4);
+	ck_assert_uint_eq(kc_writer_pos(&src), 608);
+	kc__w_raw(&small, "x", 1);
+
+	kc_writer_set_ref_threshold(&w, 512);
+	kc__w_i32(&w, 608);
+	kc_writer_put(&w, &src, 608); /* placeholder, unread */
+	kc__w_raw(&w, "end", 3);
+	ck_assert_int_eq(kc_writer_splice(&w, lent, &src), KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_writer_splice(&w, &src, &small),
+			 KC_ERR_INVALID_ARG); /* length differs */
+	ck_assert_int_eq(kc_writer_splice(&w, &src, &w), KC_ERR_INVALID_ARG);
+	ck_assert_int_eq(kc_writer_splice(&w, &src, &src), KC_OK);
+	ck_assert_uint_eq(kc_writer_pos(&w), 4 + 608 + 3);
+
+	struct iovec iov[8];
+	size_t n = kc_writer_iov(&w, iov, 8);
+	ck_assert_uint_eq(n, 5); /* len | head | lent | tail | end */
+	ck_assert_ptr_eq(iov[2].iov_base, lent);
+	ck_assert_ptr_eq(iov[1].iov_base, src.buf);
+	uint8_t flat[615], want[615];
+	ck_assert_uint_eq(gather(&w, flat, sizeof flat), sizeof flat);
+	kc__be32(want, 608);
+	memcpy(want + 4, "head", 4);
+	memcpy(want + 8, lent, sizeof lent);
+	memcpy(want + 608, "tail", 4);
+	memcpy(want + 612, "end", 3);
+	ck_assert_mem_eq(flat, want, sizeof want);
+	ck_assert_uint_eq(kc_writer_crc32c_from(&w, 2),
+			  kc_crc32c(0, want + 2, sizeof want - 2));
+
+	/* An empty source removes the placeholder. */
+	kc_writer empty;
+	kc_writer_init(&empty);
+	kc_writer_reset(&w);
+	kc__w_raw(&w, "a", 1);
+	kc_writer_set_ref_threshold(&w, 1);
+	kc_writer_put(&w, &empty, 0);
+	ck_assert_int_eq(kc_writer_splice(&w, &empty, &empty),
+			 KC_ERR_INVALID_ARG); /* a 0-byte put references nothing */
+	kc_writer_free(&empty);
+	kc_writer_free(&small);
+	kc_writer_free(&w);
+	kc_writer_free(&src);
+}
+END_TEST
+
+/* Flatten gathers referenced bytes in place, keeps the owned ones in
+ * order, and a rewind undoes a partial encode, references included. */
+START_TEST(writer_flatten_and_rewind)
+{
+	static uint8_t a[700], b[900];
+	memset(a, 'a', sizeof a);
+	memset(b, 'b', sizeof b);
+	kc_writer w;
+	kc_writer_init(&w);
+	kc_writer_set_ref_threshold(&w, 512);
+	kc__w_raw(&w, "123", 3);
+	kc__w_raw(&w, a, sizeof a);
+	kc__w_raw(&w, "45", 2);
+	kc__wmark m = kc__writer_mark(&w);
+	kc__w_raw(&w, b, sizeof b);
+	kc__w_raw(&w, "6", 1);
+	uint8_t want[1606];
+	ck_assert_uint_eq(gather(&w, want, sizeof want), sizeof want);
+	uint32_t crc = kc_writer_crc32_from(&w, 0);
+	ck_assert_int_eq(kc__writer_flatten(&w), KC_OK);
+	ck_assert_ptr_nonnull(kc_writer_data(&w));
+	ck_assert_uint_eq(kc_writer_pos(&w), sizeof want);
+	ck_assert_mem_eq(kc_writer_data(&w), want, sizeof want);
+	ck_assert_uint_eq(kc_writer_crc32_from(&w, 0), crc);
+
+	kc_writer_reset(&w);
+	kc__w_raw(&w, "123", 3);
+	kc__w_raw(&w, a, sizeof a);
+	kc__w_raw(&w, "45", 2);
+	m = kc__writer_mark(&w);
+	kc__w_raw(&w, b, sizeof b);
+	kc__w_raw(&w, "6", 1);
+	kc__writer_rewind(&w, m);
+	ck_assert_uint_eq(kc_writer_pos(&w), 705);
+	ck_assert_uint_eq(gather(&w, want, sizeof want), 705);
+	ck_assert_mem_eq(want + 3, a, sizeof a);
+	ck_assert_mem_eq(want + 703, "45", 2);
+
+	th_alloc_fail_at(1);
+	kc_writer_free(&w);
+	kc_writer_init(&w);
+	ck_assert_int_eq(kc__writer_flatten(&w), KC_OK); /* nothing lent */
+	th_alloc_reset();
+	kc_writer_set_ref_threshold(&w, 512);
+	kc__w_raw(&w, "1", 1);
+	kc__w_raw(&w, a, sizeof a);
+	th_alloc_fail_at(1); /* flatten grows the buffer */
+	ck_assert_int_eq(kc__writer_flatten(&w), KC_ERR_NOMEM);
+	ck_assert_int_eq(kc_writer_err(&w), KC_OK);
+	ck_assert_uint_eq(kc_writer_pos(&w), 701);
+	ck_assert_ptr_null(kc_writer_data(&w));
+	th_alloc_reset();
+	kc_writer_free(&w);
+}
+END_TEST
+
 START_TEST(writer_nomem_is_sticky)
 {
 	th_alloc_fail_at(1);
@@ -388,6 +520,8 @@ static Suite *buf_suite(void)
 	tcase_add_test(tc, sub_reader_limits_and_errors);
 	tcase_add_test(tc, writer_reserve_patch_and_crc);
 	tcase_add_test(tc, writer_iovec_mode_references_large_values);
+	tcase_add_test(tc, writer_splice_replaces_placeholder);
+	tcase_add_test(tc, writer_flatten_and_rewind);
 	tcase_add_test(tc, writer_nomem_is_sticky);
 	tcase_add_test(tc, writer_grows_across_many_writes);
 	tcase_add_test(tc, arena_alignment_limit_and_reset);

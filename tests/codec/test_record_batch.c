@@ -790,6 +790,144 @@ START_TEST(seal_with_a_shared_compressor)
 }
 END_TEST
 
+/* The sealed batch in a malloc'd copy, gathered from its iovec entries
+ * when it references the caller's bytes. */
+static uint8_t *sealed_copy(kc_batch_builder *b, size_t *n)
+{
+	const uint8_t *out;
+	if (kc_batch_seal(b, &out, n) != KC_OK)
+		return NULL;
+	uint8_t *copy = malloc(*n ? *n : 1);
+	if (out) {
+		memcpy(copy, out, *n);
+		return copy;
+	}
+	const kc_writer *w = kc_batch_output(b);
+	size_t k = kc_writer_iov(w, NULL, 0);
+	struct iovec *iov = malloc(k * sizeof *iov);
+	ck_assert_uint_eq(kc_writer_iov(w, iov, k), k);
+	size_t at = 0;
+	for (size_t i = 0; i < k; i++) {
+		memcpy(copy + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	ck_assert_uint_eq(at, *n);
+	free(iov);
+	return copy;
+}
+
+static bool inside(const void *p, const void *base, size_t n)
+{
+	const uint8_t *u = p, *b = base;
+	return u >= b && u < b + n;
+}
+
+/* Lending key and value gives the bytes copying gives, for every codec
+ * and record format, before and after a restamp; without a codec the
+ * batch's iovec entries point at the caller's values and never at header
+ * bytes, which are always copied. */
+START_TEST(append_ref_same_bytes)
+{
+	static uint8_t hdr_value[200];
+	memset(hdr_value, 'h', sizeof hdr_value);
+	static const size_t ref_mins[] = {0, 1, 64, 600};
+	for (int magic = 0; magic <= 2; magic++) {
+		if (_i == KC_CODEC_ZSTD && magic < 2)
+			continue;
+		for (size_t m = 0; m < sizeof ref_mins / sizeof *ref_mins;
+		     m++) {
+			kc_batch_config c;
+			kc_batch_config_default(&c);
+			c.codec = _i;
+			c.magic = magic;
+			kc_batch_builder copied, lent;
+			ck_assert_int_eq(kc_batch_builder_init(&copied, &c),
+					 KC_OK);
+			ck_assert_int_eq(kc_batch_builder_init(&lent, &c),
+					 KC_OK);
+			for (int i = 0; i < 300; i++) {
+				rt_rec r;
+				rt_make(&r, i);
+				if (magic < 2)
+					r.nh = 0;
+				else if (r.nh)
+					r.hdrs[0].value =
+						kc_bytes_of(hdr_value,
+							    (size_t)i % 201);
+				ck_assert_int_eq(
+					kc_batch_append(&copied, r.ts, r.key,
+							r.value, r.hdrs, r.nh),
+					KC_OK);
+				ck_assert_int_eq(
+					kc_batch_append_ref(&lent, r.ts, r.key,
+							    r.value, r.hdrs,
+							    r.nh, ref_mins[m]),
+					KC_OK);
+				ck_assert_uint_eq(kc_batch_bytes(&lent),
+						  kc_batch_bytes(&copied));
+			}
+			size_t n1, n2;
+			uint8_t *want = sealed_copy(&copied, &n1);
+			uint8_t *got = sealed_copy(&lent, &n2);
+			ck_assert_uint_eq(n1, n2);
+			ck_assert_mem_eq(got, want, n1);
+			const uint8_t *out;
+			ck_assert_int_eq(kc_batch_seal(&lent, &out, &n2),
+					 KC_OK);
+			bool lends = magic == 2 && _i == KC_CODEC_NONE;
+			ck_assert(lends == (out == NULL));
+			if (lends) {
+				const kc_writer *w = kc_batch_output(&lent);
+				size_t k = kc_writer_iov(w, NULL, 0);
+				struct iovec *iov = malloc(k * sizeof *iov);
+				kc_writer_iov(w, iov, k);
+				size_t lent_values = 0;
+				for (size_t i = 0; i < k; i++) {
+					ck_assert(!inside(iov[i].iov_base,
+							  hdr_value,
+							  sizeof hdr_value));
+					lent_values += inside(iov[i].iov_base,
+							      rt_data,
+							      sizeof rt_data);
+				}
+				ck_assert_uint_gt(lent_values, 10);
+				free(iov);
+			}
+			if (magic == 2) {
+				ck_assert_int_eq(kc_batch_restamp(&copied, 9,
+								  8, 7),
+						 KC_OK);
+				ck_assert_int_eq(kc_batch_restamp(&lent, 9, 8,
+								  7),
+						 KC_OK);
+				free(want);
+				free(got);
+				want = sealed_copy(&copied, &n1);
+				got = sealed_copy(&lent, &n2);
+				ck_assert_mem_eq(got, want, n1);
+				kc_records_iter it;
+				kc_decode_error err;
+				kc_batch_info info;
+				kc_records_iter_init(&it, got, n2,
+						     KC_ITER_STRICT_END, &err);
+				ck_assert_int_eq(
+					kc_records_next_batch(&it, &info), 1);
+				ck_assert(info.crc_ok);
+				ck_assert_int_eq(info.producer_id, 9);
+				kc_records_iter_free(&it);
+			}
+			free(want);
+			free(got);
+			kc_batch_builder_free(&copied);
+			kc_batch_builder_free(&lent);
+		}
+	}
+}
+END_TEST
+
+/* Every allocation failing in turn, for copied (_i 0) and lent (_i 1)
+ * records: a failed append or seal leaves a batch that still seals into
+ * the records that made it in, and nothing leaks. */
 START_TEST(malloc_failure_run)
 {
 	kc_batch_config c;
@@ -806,8 +944,12 @@ START_TEST(malloc_failure_run)
 			for (int i = 0; i < 200; i++) {
 				rt_rec r;
 				rt_make(&r, i);
-				last = kc_batch_append(&b, r.ts, r.key, r.value,
-						       r.hdrs, r.nh);
+				last = _i ? kc_batch_append_ref(
+						    &b, r.ts, r.key, r.value,
+						    r.hdrs, r.nh, 100)
+					  : kc_batch_append(&b, r.ts, r.key,
+							    r.value, r.hdrs,
+							    r.nh);
 				ck_assert(last == KC_OK || last == KC_ERR_NOMEM);
 				appended += last == KC_OK;
 				ck_assert_int_eq(kc_batch_count(&b), appended);
@@ -818,11 +960,8 @@ START_TEST(malloc_failure_run)
 			ck_assert(e == KC_OK || e == KC_ERR_NOMEM);
 			bool all_ok = last == KC_OK && e == KC_OK &&
 				      appended == 200;
-			uint8_t *copy = NULL;
-			if (e == KC_OK) {
-				copy = malloc(n);
-				memcpy(copy, out, n);
-			}
+			uint8_t *copy = e == KC_OK ? sealed_copy(&b, &n)
+						   : NULL;
 			kc_batch_builder_free(&b);
 			ck_assert_int_eq(th_alloc_live(), 0);
 			th_alloc_reset();
@@ -875,7 +1014,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(t, compressed_reuse_without_allocation, 0, 3);
 	tcase_add_loop_test(t, compression_contexts_kept_across_reset, 0, 7);
 	tcase_add_loop_test(t, seal_with_a_shared_compressor, 0, 3);
-	tcase_add_test(t, malloc_failure_run);
+	tcase_add_loop_test(t, append_ref_same_bytes, 0, KC_CODEC_ZSTD + 1);
+	tcase_add_loop_test(t, malloc_failure_run, 0, 2);
 	suite_add_tcase(s, t);
 	return s;
 }

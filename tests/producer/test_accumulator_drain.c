@@ -125,19 +125,31 @@ START_TEST(drain_round_robin_and_max_bytes)
 }
 END_TEST
 
+static void no_free(void *opaque)
+{
+	(void)opaque;
+}
+
+/* _i: codec + 5 * lent (the records carry a free_cb and their values are
+ * referenced by the batch, not copied). */
 START_TEST(split_refused_batch)
 {
+	int lent = _i > KC_CODEC_ZSTD;
 	kp__acc_conf c = conf_default();
 	c.batch_size = 4096;
-	c.codec = _i;
+	c.codec = _i % (KC_CODEC_ZSTD + 1);
+	c.copy_max = 4;
 	kp__acc *a = acc_new(&c);
 	kp__append_result res;
+	static char values[30][32];
 	char v[32];
 	for (int i = 0; i < 30; i++) {
-		snprintf(v, sizeof v, "value %d %s", i, i % 2 ? "odd" : "");
-		kp__append r = rec("t", 2, "key", v);
+		snprintf(values[i], sizeof values[i], "value %d %s", i,
+			 i % 2 ? "odd" : "");
+		kp__append r = rec("t", 2, "key", values[i]);
 		r.opaque = (void *)(uintptr_t)(i + 1);
 		r.timestamp += i;
+		r.free_cb = lent ? no_free : NULL;
 		ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_OK);
 	}
 	kp__tp *tp = res.tp;
@@ -145,6 +157,8 @@ START_TEST(split_refused_batch)
 	kp__acc_flush_begin(a);
 	kp__batch *b = drain_one_now(a, (int64_t)kn__now_ms());
 	ck_assert_uint_eq(kp__batch_count(b), 30);
+	ck_assert_int_eq(b->wire_lent != NULL,
+			 lent && c.codec == KC_CODEC_NONE);
 	ck_assert_int_eq(kp__acc_split(a, b), KP_OK);
 	/* Halves at least (the broker's limit may be below batch.size). */
 	ck_assert_uint_ge(tp->queued_batches, 2);
@@ -159,11 +173,13 @@ START_TEST(split_refused_batch)
 		kc_decode_error err;
 		kc_batch_info info;
 		kc_record_view rv;
+		/* The pieces copy what they hold. */
+		ck_assert_ptr_nonnull(x->wire);
 		kc_records_iter_init(&it, x->wire, x->wire_len,
 				     KC_ITER_STRICT_END, &err);
 		ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
 		ck_assert(info.crc_ok);
-		ck_assert_int_eq(info.codec, _i);
+		ck_assert_int_eq(info.codec, c.codec);
 		for (size_t k = 0; k < x->nrecs; k++, n++) {
 			ck_assert_int_eq(kc_records_next(&it, &rv), 1);
 			snprintf(v, sizeof v, "value %d %s", n,
@@ -172,6 +188,8 @@ START_TEST(split_refused_batch)
 			ck_assert_int_eq(rv.timestamp, 1700000000000 + n);
 			ck_assert_ptr_eq(x->recs[k].opaque,
 					 (void *)(uintptr_t)(n + 1));
+			ck_assert(x->recs[k].free_cb ==
+				  (lent ? no_free : NULL));
 		}
 		ck_assert_int_eq(kc_records_next(&it, &rv), 0);
 		kc_records_iter_free(&it);
@@ -687,7 +705,7 @@ static Suite *suite(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_test(t, reenqueue_order);
 	tcase_add_test(t, drain_round_robin_and_max_bytes);
-	tcase_add_loop_test(t, split_refused_batch, 0, KC_CODEC_ZSTD + 1);
+	tcase_add_loop_test(t, split_refused_batch, 0, 2 * (KC_CODEC_ZSTD + 1));
 	tcase_add_test(t, expire_and_abort);
 	tcase_add_test(t, expire_skips_walks_but_not_batches);
 	tcase_add_loop_test(t, compressed_drains_share_contexts, 0, 3);

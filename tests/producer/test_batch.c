@@ -1,6 +1,7 @@
 /* Producer batches through the accumulator: magic 0, 1 and 2 batches
- * decoded back byte-exact, compression at seal with every codec, and
- * restamping the idempotence fields of a sealed batch. */
+ * decoded back byte-exact, compression at seal with every codec, records
+ * lent with a free_cb (referenced, not copied), and restamping the
+ * idempotence fields of a sealed batch. */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -8,11 +9,20 @@
 
 #include "accumulator.h"
 #include "batch.h"
+#include "buf_int.h"
 #include "helpers.h"
 #include "loop.h"
 
 #define NRECS 40
 #define NHDRS 20 /* past the stack array: the heap path too */
+
+/* Records carry a free_cb, and values past 8 bytes are referenced. */
+static int lending;
+
+static void no_free(void *opaque)
+{
+	(void)opaque;
+}
 
 static kp__acc *acc_new(int codec)
 {
@@ -25,6 +35,7 @@ static kp__acc *acc_new(int codec)
 		.level = KC_LEVEL_DEFAULT,
 		.partitioner = {.kind = KP__PART_MURMUR2},
 		.seed = 1,
+		.copy_max = 8,
 	};
 	kp__acc *a = NULL;
 	ck_assert_int_eq(kp__acc_new(&a, &c), KP_OK);
@@ -53,6 +64,7 @@ static kp__append record(int i, int magic)
 			 : i % 7 == 1 ? kc_bytes_of("", 0)
 				      : th_bstr(valbuf[i]),
 		.opaque = (void *)(uintptr_t)(i + 1),
+		.free_cb = lending ? no_free : NULL,
 	};
 	if (magic == 2 && i % 4 == 3) {
 		for (int k = 0; k < NHDRS; k++)
@@ -91,6 +103,23 @@ static kp__batch *build(kp__acc *a, int magic)
 	const uint8_t *wire = list->wire;
 	ck_assert_int_eq(kp__batch_seal(list), KP_OK);
 	ck_assert_ptr_eq(list->wire, wire);
+	/* Only an uncompressed v2 batch keeps referencing lent values. */
+	int lends = lending && magic == 2 && list->b.cfg.codec == KC_CODEC_NONE;
+	ck_assert_int_eq(list->wire == NULL, lends);
+	ck_assert_int_eq(list->wire_lent != NULL, lends);
+	if (lends) {
+		struct iovec iov[4 * NRECS];
+		size_t n = kc_writer_iov(list->wire_lent, iov, 4 * NRECS);
+		ck_assert_uint_le(n, 4 * NRECS);
+		size_t into_values = 0;
+		for (size_t k = 0; k < n; k++) {
+			const char *base = iov[k].iov_base;
+			into_values += base >= valbuf[0] &&
+				       base < valbuf[NRECS - 1] + 64;
+		}
+		/* Values 2..6 of every 7 are set and longer than 8 bytes. */
+		ck_assert_uint_eq(into_values, NRECS * 5 / 7);
+	}
 	return list;
 }
 
@@ -101,8 +130,11 @@ static void check_decoded(const kp__batch *b, int magic, int codec)
 	kc_decode_error err;
 	kc_batch_info info;
 	kc_record_view v;
-	kc_records_iter_init(&it, b->wire, b->wire_len, KC_ITER_STRICT_END,
-			     &err);
+	uint8_t *gathered;
+	ck_assert_int_eq(kp__batch_gather(b, &gathered), KP_OK);
+	ck_assert((gathered == NULL) == (b->wire != NULL));
+	kc_records_iter_init(&it, gathered ? gathered : b->wire, b->wire_len,
+			     KC_ITER_STRICT_END, &err);
 	ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
 	ck_assert_int_eq(info.magic, magic);
 	ck_assert_int_eq(info.codec, codec);
@@ -136,6 +168,7 @@ static void check_decoded(const kp__batch *b, int magic, int codec)
 	ck_assert_int_eq(kc_records_next(&it, &v), 0);
 	ck_assert_int_eq(kc_records_next_batch(&it, &info), 0);
 	kc_records_iter_free(&it);
+	kc__free(gathered);
 }
 
 static void done(kp__acc *a, kp__batch *b)
@@ -145,10 +178,11 @@ static void done(kp__acc *a, kp__batch *b)
 	kp__acc_destroy(a);
 }
 
-/* _i: codec * 3 + magic. */
+/* _i: codec * 3 + magic, + 15 lending. */
 START_TEST(formats_and_codecs)
 {
-	int codec = _i / 3, magic = _i % 3;
+	lending = _i >= 15;
+	int codec = _i % 15 / 3, magic = _i % 3;
 	kp__acc *a = acc_new(codec);
 	if (codec == KC_CODEC_ZSTD && magic < 2) {
 		kp__append r = record(2, magic);
@@ -173,6 +207,7 @@ END_TEST
 
 START_TEST(magic_change_opens_batch)
 {
+	lending = 0;
 	kp__acc *a = acc_new(KC_CODEC_NONE);
 	kp__append_result res;
 	kp__append r = record(2, 1);
@@ -207,9 +242,19 @@ START_TEST(magic_change_opens_batch)
 }
 END_TEST
 
+/* Contiguous bytes of a sealed batch: b->wire, or gathered into *g. */
+static const uint8_t *bytes_of(const kp__batch *b, uint8_t **g)
+{
+	ck_assert_int_eq(kp__batch_gather(b, g), KP_OK);
+	return *g ? *g : b->wire;
+}
+
+/* _i: codec, + 5 lending. */
 START_TEST(restamp_sealed_batch)
 {
-	kp__acc *a = acc_new(_i);
+	lending = _i > KC_CODEC_ZSTD;
+	int codec = _i % (KC_CODEC_ZSTD + 1);
+	kp__acc *a = acc_new(codec);
 	kp__batch *b = build(a, 2);
 	ck_assert_int_eq(b->producer_id, -1);
 	ck_assert_int_eq(b->base_sequence, -1);
@@ -228,7 +273,8 @@ START_TEST(restamp_sealed_batch)
 		kc_records_iter it;
 		kc_decode_error err;
 		kc_batch_info info;
-		kc_records_iter_init(&it, b->wire, b->wire_len,
+		uint8_t *g;
+		kc_records_iter_init(&it, bytes_of(b, &g), b->wire_len,
 				     KC_ITER_STRICT_END, &err);
 		ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
 		ck_assert(info.crc_ok);
@@ -237,7 +283,8 @@ START_TEST(restamp_sealed_batch)
 		ck_assert_int_eq(info.base_sequence, seq);
 		ck_assert_int_eq(info.records_count, NRECS);
 		kc_records_iter_free(&it);
-		check_decoded(b, 2, _i);
+		kc__free(g);
+		check_decoded(b, 2, codec);
 	}
 	/* The pooled builder's next batch starts unstamped. */
 	kp__acc_release(a, b);
@@ -245,13 +292,15 @@ START_TEST(restamp_sealed_batch)
 	kc_records_iter it;
 	kc_decode_error err;
 	kc_batch_info info;
-	kc_records_iter_init(&it, b->wire, b->wire_len, KC_ITER_STRICT_END,
-			     &err);
+	uint8_t *g;
+	kc_records_iter_init(&it, bytes_of(b, &g), b->wire_len,
+			     KC_ITER_STRICT_END, &err);
 	ck_assert_int_eq(kc_records_next_batch(&it, &info), 1);
 	ck_assert_int_eq(info.producer_id, -1);
 	ck_assert_int_eq(info.producer_epoch, -1);
 	ck_assert_int_eq(info.base_sequence, -1);
 	kc_records_iter_free(&it);
+	kc__free(g);
 	done(a, b);
 }
 END_TEST
@@ -260,9 +309,9 @@ static Suite *suite(void)
 {
 	Suite *s = suite_create("producer_batch");
 	TCase *t = tcase_create("batch");
-	tcase_add_loop_test(t, formats_and_codecs, 0, 3 * (KC_CODEC_ZSTD + 1));
+	tcase_add_loop_test(t, formats_and_codecs, 0, 6 * (KC_CODEC_ZSTD + 1));
 	tcase_add_test(t, magic_change_opens_batch);
-	tcase_add_loop_test(t, restamp_sealed_batch, 0, KC_CODEC_ZSTD + 1);
+	tcase_add_loop_test(t, restamp_sealed_batch, 0, 2 * (KC_CODEC_ZSTD + 1));
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -158,6 +158,21 @@ void kc_writer_patch_i32(kc_writer *w, kc_wslot s, int32_t v);
 void kc_writer_patch_u32(kc_writer *w, kc_wslot s, uint32_t v);
 /* Bytes written after the slot (logical), i.e. a length for the slot. */
 size_t kc_writer_since(const kc_writer *w, kc_wslot s);
+/* Replace the external segment that kc_writer_put(w, placeholder, n)
+ * wrote, n being kc_writer_pos(src), by src's output: src's owned bytes
+ * and its external segments are referenced, nothing is copied, so src's
+ * buffer (and whatever src references) must outlive w's output. This is
+ * how a field the generated encoder takes as one slice (a request's
+ * `records`) carries bytes built elsewhere in several pieces; the
+ * placeholder only needs to be an address no other segment of w uses,
+ * and is never read once replaced.
+ * Preconditions: src is not w; no write to src between this call and the
+ * last read of w's output.
+ * Returns KC_OK, KC_ERR_INVALID_ARG (no such segment: the put copied it,
+ * being under w's threshold, or the lengths differ), KC_ERR_NOMEM (also
+ * the sticky error of w). */
+kc_err kc_writer_splice(kc_writer *w, const void *placeholder,
+			const kc_writer *src);
 /* CRC-32C / CRC-32 of the logical output from position `from` to the end
  * (iovec segments included). */
 uint32_t kc_writer_crc32c_from(const kc_writer *w, size_t from);

@@ -97,6 +97,22 @@ kc_err kc_batch_append(kc_batch_builder *b, int64_t timestamp, kc_bytes key,
 		       kc_bytes value, const kc_rec_header *headers,
 		       size_t nheaders);
 
+/* As kc_batch_append(), lending rather than copying: a key or value of
+ * at least ref_min bytes (0 means 1) is referenced by the batch, not
+ * copied, and must stay unchanged until the builder is reset or freed
+ * and the last read of its output (kc_batch_output()) is done. Header
+ * keys and values are still copied. The sealed batch then references
+ * them: without a codec its bytes are read through kc_batch_output() (a
+ * writer in iovec mode; the CRC covers the referenced bytes); with a
+ * codec, seal gathers them into the batch before compressing, and the
+ * output is contiguous again. Magic 0/1 copies everything (each
+ * message's CRC is computed as it is appended). Same errors as
+ * kc_batch_append(). */
+kc_err kc_batch_append_ref(kc_batch_builder *b, int64_t timestamp,
+			   kc_bytes key, kc_bytes value,
+			   const kc_rec_header *headers, size_t nheaders,
+			   size_t ref_min);
+
 /* Records appended so far. */
 int32_t kc_batch_count(const kc_batch_builder *b);
 
@@ -115,7 +131,9 @@ size_t kc_batch_record_size(const kc_batch_builder *b, int64_t timestamp,
  * compressing the records region; legacy with a codec wraps the set. An
  * empty v2 batch is a header (+ an empty compressed stream); an empty
  * legacy set is 0 bytes. *out stays valid until the builder is reset or
- * freed. Sealing twice returns the same bytes; a failed seal leaves the
+ * freed; it is NULL when the output references caller bytes
+ * (kc_batch_append_ref() without a codec): read it with
+ * kc_batch_output() then. *len is the batch's size either way. Sealing twice returns the same bytes; a failed seal leaves the
  * batch intact and may be retried. Errors: KC_ERR_NOMEM, KC_ERR_COMPRESS,
  * KC_ERR_TOO_LARGE. */
 kc_err kc_batch_seal(kc_batch_builder *b, const uint8_t **out, size_t *len);
@@ -140,6 +158,11 @@ kc_err kc_batch_seal_with(kc_batch_builder *b, kc_compressor **cc,
  * or magic < 2). */
 kc_err kc_batch_restamp(kc_batch_builder *b, int64_t producer_id,
 			int16_t producer_epoch, int32_t base_sequence);
+
+/* The sealed batch as a writer (iovec entries through kc_writer_iov(),
+ * or kc_writer_data() when nothing is referenced), valid as kc_batch_seal()'s
+ * bytes are; NULL before the seal. */
+const kc_writer *kc_batch_output(const kc_batch_builder *b);
 
 /* Start over with the same config, keeping memory for reuse: a batch no
  * larger than an earlier one then allocates nothing, compressed or not

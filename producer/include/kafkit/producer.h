@@ -106,10 +106,15 @@ typedef void (*kp_free_cb)(void *free_opaque);
  * - headers: header_count entries, copied.
  * - timestamp: CreateTime in ms since the epoch, or KP_TIMESTAMP_NOW.
  * - free_cb NULL: key and value are copied once, into the batch, before
- *   kp_send() returns. free_cb set: zero-copy, the producer references key
- *   and value until it calls free_cb(free_opaque), exactly once, after the
- *   record's delivery report; if kp_send() fails, free_cb is never called
- *   and the caller keeps ownership. */
+ *   kp_send() returns. free_cb set: the caller lends key and value; the
+ *   producer may reference them until it calls free_cb(free_opaque),
+ *   exactly once, after the record's delivery report, and they must not
+ *   change before then. A key or value larger than
+ *   message.copy.max.bytes is then not copied at all: the batch points at
+ *   it and the socket write reads it (with compression, the compressor
+ *   reads it at seal); smaller ones are still copied, which is cheaper
+ *   than an iovec entry. If kp_send() fails, free_cb is never called and
+ *   the caller keeps ownership. Header values are always copied. */
 typedef struct kp_record {
 	const char *topic;
 	int32_t partition;
