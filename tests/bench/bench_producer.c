@@ -12,7 +12,8 @@
  * RD_KAFKA_MSG_F_COPY); with -z both lend it instead, each keeping the
  * caller's bytes until the report (kafkit: a free_cb; librdkafka: no
  * flag) and copying into the batch only what is at most its
- * message.copy.max.bytes (65535 for both unless -k sets kafkit's).
+ * message.copy.max.bytes (kafkit 16383, librdkafka 65535; -k sets
+ * kafkit's).
  *
  * For each run: messages/s and payload MB/s from the first send to the
  * last delivery report, the CPU time of the client per message (the

@@ -45,6 +45,7 @@ START_TEST(defaults_are_javas)
 		{"compression.type", "none"},
 		{"compression.level", "-1"},
 		{"max.request.size", "1048576"},
+		{"message.copy.max.bytes", "16383"},
 		{"request.timeout.ms", "30000"},
 		{"delivery.timeout.ms", "120000"},
 		{"retries", "2147483647"},
@@ -138,6 +139,8 @@ START_TEST(unknown_keys_and_bad_values)
 	set_bad(c, "buffer.memory", "9223372036854775808", KP_ERR_BAD_VALUE,
 		"9223372036854775807");
 	set_bad(c, "batch.size", "2147483648", KP_ERR_BAD_VALUE, "2147483647");
+	set_bad(c, "message.copy.max.bytes", "1000000001", KP_ERR_BAD_VALUE,
+		"from 0 to 1000000000");
 	set_bad(c, "max.in.flight.requests.per.connection", "0",
 		KP_ERR_BAD_VALUE, "from 1 to");
 	set_bad(c, "compression.level", "23", KP_ERR_BAD_VALUE,
