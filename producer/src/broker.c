@@ -228,6 +228,14 @@ static void on_frame(kn__conn *c, const uint8_t *frame, size_t len)
 		kp__broker_disconnect(b, why);
 		return;
 	}
+	/* The frame still references its batches and the caller's lent
+	 * values: answering it would let them be freed mid-write. Closing
+	 * drops the unwritten rest first. */
+	if (!r->written) {
+		kp__broker_disconnect(b, "response before its request was "
+					 "fully written");
+		return;
+	}
 	size_t off = 4;
 	if (kc_response_header_version(r->api_key, r->api_version) >= 1 &&
 	    skip_tagged_fields(frame, len, &off) != 0) {

@@ -3,7 +3,8 @@
  * scripted server on 127.0.0.1: the ApiVersions handshake (including the
  * v0 fallback and librdkafka 2.0's malformed refusal), responses matched
  * in order, and a bad server (wrong correlation id, truncated header,
- * oversized frame, silence, refused connection) turning into a clean
+ * oversized frame, silence, refused connection, an answer to a request
+ * it has not read yet) turning into a clean
  * DOWN with every pending request failed exactly once.
  */
 #include <arpa/inet.h>
@@ -30,6 +31,8 @@ typedef enum reply {
 	R_BAD_TAGS,          /* a flexible header whose tags run past the end */
 	R_HUGE_FRAME,        /* a Size of 2 GiB - 1 */
 	R_SILENCE,           /* read the request, answer nothing */
+	R_EARLY,             /* answer after reading only the request header,
+	                        read the rest half a second later */
 	R_END,
 } reply;
 
@@ -73,13 +76,14 @@ static void *server_main(void *arg)
 			break;
 		uint32_t n = (uint32_t)size[0] << 24 | (uint32_t)size[1] << 16 |
 			     (uint32_t)size[2] << 8 | size[3];
+		/* An early answer reads only the header before answering. */
+		size_t first = *r == R_EARLY && n > 8 ? 8 : n;
 		uint8_t *frame = malloc(n);
-		if (read_full(fd, frame, n) != 0) {
+		if (read_full(fd, frame, first) != 0) {
 			free(frame);
 			break;
 		}
 		memcpy(hdr, frame, 8);
-		free(frame);
 		int16_t key = (int16_t)(hdr[0] << 8 | hdr[1]);
 		int16_t version = (int16_t)(hdr[2] << 8 | hdr[3]);
 		int32_t corr = (int32_t)((uint32_t)hdr[4] << 24 |
@@ -114,7 +118,7 @@ static void *server_main(void *arg)
 			kc_writer_put(&w, head, 8);
 			kc_writer_put(&w, body, sizeof body);
 		} else if (*r == R_METADATA_EMPTY || *r == R_WRONG_CORR ||
-			   *r == R_BAD_TAGS) {
+			   *r == R_BAD_TAGS || *r == R_EARLY) {
 			kc_metadata_response m;
 			kc_metadata_response_init(&m);
 			m.brokers_count = 0;
@@ -136,6 +140,11 @@ static void *server_main(void *arg)
 		if (kc_writer_pos(&w))
 			write_frame(fd, &w);
 		kc_writer_free(&w);
+		if (first < n) {
+			usleep(500 * 1000);
+			(void)read_full(fd, frame + first, n - first);
+		}
+		free(frame);
 	}
 	/* Hold the connection until the client closes it. */
 	uint8_t b;
@@ -237,14 +246,39 @@ static kp__broker *client(kn__loop *loop, uint16_t port, events *e,
 		ck_assert_msg(cond, "timed out waiting for " #cond);          \
 	} while (0)
 
-static void send_metadata(kp__broker *b, events *e, kp_err want)
+/* A Metadata request for no topic, or with big set for 1000 topics of
+ * 30000-byte names: 30 MB, more than loopback sockets buffer, so the
+ * request is still being written when an early answer comes. */
+static void send_metadata_sized(kp__broker *b, events *e, kp_err want,
+				int big)
 {
+	enum { NTOPICS = 1000, NAME = 30000 };
 	kc_metadata_request req;
 	kc_metadata_request_init(&req);
 	req.topics_count = 0;
+	char *name = NULL;
+	kc_metadata_request_metadata_request_topic *topics = NULL;
+	if (big) {
+		name = malloc(NAME);
+		memset(name, 't', NAME);
+		topics = calloc(NTOPICS, sizeof *topics);
+		for (int i = 0; i < NTOPICS; i++) {
+			kc_metadata_request_metadata_request_topic_init(&topics[i]);
+			topics[i].name = (kc_str){name, NAME};
+		}
+		req.topics = topics;
+		req.topics_count = NTOPICS;
+	}
 	ck_assert_int_eq(kp__broker_send(b, KC_METADATA_REQUEST_API_KEY, 1, &req,
 					 0, 1, on_response, e),
 			 want);
+	free(topics);
+	free(name);
+}
+
+static void send_metadata(kp__broker *b, events *e, kp_err want)
+{
+	send_metadata_sized(b, e, want, 0);
 }
 
 START_TEST(test_handshake_and_request)
@@ -305,6 +339,7 @@ END_TEST
 static void bad_answer(reply r, int64_t request_timeout, kp_err want,
 		       const char *reason)
 {
+	int big = r == R_EARLY;
 	reply script[] = {R_API_VERSIONS, r, R_END};
 	server s;
 	server_start(&s, script);
@@ -314,7 +349,7 @@ static void bad_answer(reply r, int64_t request_timeout, kp_err want,
 	kp__broker *b = client(loop, s.port, &e, request_timeout);
 	kp__broker_connect(b, (int64_t)kn__now_ms());
 	RUN_UNTIL(loop, e.ups == 1);
-	send_metadata(b, &e, KP_OK);
+	send_metadata_sized(b, &e, KP_OK, big);
 	RUN_UNTIL(loop, e.downs == 1);
 	ck_assert_int_eq(e.responses, 1);
 	ck_assert_int_eq(e.last_err, want);
@@ -331,6 +366,15 @@ static void bad_answer(reply r, int64_t request_timeout, kp_err want,
 START_TEST(test_wrong_correlation_id)
 {
 	bad_answer(R_WRONG_CORR, 5000, KP_ERR_CLOSED, "correlation id");
+}
+END_TEST
+
+/* The request's memory (and the batches and lent values it references)
+ * stays in use until written: an answer before that is refused, not
+ * handed to the caller, who would free what is still being sent. */
+START_TEST(test_answer_before_request_written)
+{
+	bad_answer(R_EARLY, 5000, KP_ERR_CLOSED, "before");
 }
 END_TEST
 
@@ -404,6 +448,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_handshake_and_request);
 	tcase_add_test(tc, test_rdkafka_refusal_falls_back_to_v0);
 	tcase_add_test(tc, test_wrong_correlation_id);
+	tcase_add_test(tc, test_answer_before_request_written);
 	tcase_add_test(tc, test_request_timeout);
 	tcase_add_test(tc, test_huge_frame);
 	tcase_add_test(tc, test_refused_connection);
