@@ -89,6 +89,8 @@ typedef struct result {
 	double peak_rss_mb, base_rss_mb;
 	double cpu_broker, cpu_client, cpu_main, cpu_load; /* seconds */
 	unsigned long long broker_runs; /* the broker thread's time slices */
+	long queue_full;        /* producer load: sends refused for a full
+	                           queue (each waits up to 1 ms in poll) */
 	long n;                 /* messages timed */
 	int64_t stored;         /* sum of high watermarks (messages) */
 	size_t retained_bytes;  /* kafkit only; 0 for librdkafka */
@@ -96,6 +98,7 @@ typedef struct result {
 } result;
 
 static atomic_long delivered, failed;
+static long queue_full; /* the producing thread's only */
 
 static double now(void)
 {
@@ -246,6 +249,7 @@ static void produce(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition,
 		rd_kafka_resp_err_t e = rd_kafka_last_error();
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL)
 			die("rd_kafka_produce", rd_kafka_err2str(e));
+		queue_full++;
 		rd_kafka_poll(rk, 1);
 	}
 }
@@ -339,6 +343,7 @@ static void produce_timed(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 {
 	bp_threads before, after;
 	atomic_store(&delivered, 0);
+	queue_full = 0;
 	bp_sample_threads(&before);
 	double t0 = now();
 	for (long i = 0; i < o->n; i++)
@@ -347,6 +352,7 @@ static void produce_timed(rd_kafka_t *rk, rd_kafka_topic_t *rkt,
 	r->secs = now() - t0;
 	bp_sample_threads(&after);
 	cpu_split(&before, &after, r);
+	r->queue_full = queue_full;
 	if (atomic_load(&delivered) != o->n || atomic_load(&failed))
 		die("producer", "not every message was delivered");
 }
@@ -413,8 +419,10 @@ static void print_result(const target *t, const opts *o, const result *r)
 		       r->secs);
 	/* Each time slice is a wake-up (or a preemption): a broker that
 	 * sleeps and wakes per request pays the scheduler every time. */
-	printf("%-10s broker thread scheduled %llu times (%.2f per 1000 msg)\n",
-	       "", r->broker_runs, (double)r->broker_runs * 1000 / (double)r->n);
+	printf("%-10s broker thread scheduled %llu times (%.2f per 1000 msg)"
+	       "; producer found its queue full %ld times\n",
+	       "", r->broker_runs, (double)r->broker_runs * 1000 / (double)r->n,
+	       r->queue_full);
 	if (!strcmp(t->name, "kafkit"))
 		printf("%-10s retained: %.1f MB in %zu batches (%d partitions)\n",
 		       "", (double)r->retained_bytes / 1e6, r->retained_batches,
