@@ -154,6 +154,8 @@ kp_err kp_producer_new(const kp_conf *conf, kp_producer **out, char *err,
 		e = kp__sender_add_bootstrap(p);
 	if (e == KP_OK && pthread_create(&p->thread, NULL, kp__sender_main, p))
 		e = KP_ERR_NOMEM;
+	else if (e == KP_OK)
+		pthread_setname_np(p->thread, "kafkit-sender");
 	if (e != KP_OK) {
 		for (size_t i = 0; i < p->nbrokers; i++)
 			kp__broker_destroy(p->brokers[i]);

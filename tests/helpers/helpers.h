@@ -42,6 +42,10 @@ void th_assert_hex(const void *p, size_t n, const char *hex);
 void th_assert_bytes_hex(kc_bytes b, const char *hex);
 void th_assert_writer_hex(const kc_writer *w, const char *hex);
 
+/* How many of this process's threads are named `name` (their comm), or
+ * -1 when /proc/self/task cannot be read. */
+int th_threads_named(const char *name);
+
 /* kc_bytes over a C string's characters (no NUL). */
 kc_bytes th_bstr(const char *s);
 

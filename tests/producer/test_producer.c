@@ -227,6 +227,9 @@ START_TEST(test_sync_send_partitions_for_stats)
 	km_cluster *c = cluster(3, true);
 	ck_assert_int_eq(km_cluster_create_topic(c, "s", 4, NULL), KM_OK);
 	kp_producer *p = producer(c, NULL);
+	/* Each thread says whose it is (top -H, perf, gdb). */
+	ck_assert_int_eq(th_threads_named("kafkit-mock"), 1);
+	ck_assert_int_eq(th_threads_named("kafkit-sender"), 1);
 	kp_partition_info *parts = NULL;
 	size_t n = 0;
 	ck_assert_int_eq(kp_partitions_for(p, "s", 5000, &parts, &n), KP_OK);
@@ -259,7 +262,9 @@ START_TEST(test_sync_send_partitions_for_stats)
 	ck_assert_ptr_nonnull(strstr(json, "\"records\":2,\"batches\":2"));
 	kp_free(json);
 	ck_assert_int_eq(kp_close(p, 10000), KP_OK);
+	ck_assert_int_eq(th_threads_named("kafkit-sender"), 0);
 	km_cluster_destroy(c);
+	ck_assert_int_eq(th_threads_named("kafkit-mock"), 0);
 }
 END_TEST
 

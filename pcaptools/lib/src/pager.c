@@ -55,6 +55,7 @@ int kx__pager_start(kx__pager *p, const uint8_t *base, size_t len)
 		pthread_mutex_destroy(&p->lock);
 		return -1;
 	}
+	pthread_setname_np(p->thread, "kafkit-pager");
 	return 0;
 }
 
