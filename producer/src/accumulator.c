@@ -101,10 +101,10 @@ static kp_err mem_wait(kp__acc *a, size_t n, size_t total, int64_t deadline)
 	return err;
 }
 
-/* Charge n bytes, waiting until the monotonic deadline (0: never wait).
+/* Charge n bytes, waiting until the deadline (NULL: never wait).
  * Returns KP_OK, KP_ERR_BUFFER_FULL, KP_ERR_CLOSED. Precondition:
  * n <= buffer.memory. */
-static kp_err mem_reserve(kp__acc *a, size_t n, int64_t deadline)
+static kp_err mem_reserve(kp__acc *a, size_t n, kp__deadline *dl)
 {
 	size_t total = kp__acc_memory_total(a);
 	/* Nobody may pass those already waiting. */
@@ -121,10 +121,11 @@ static kp_err mem_reserve(kp__acc *a, size_t n, int64_t deadline)
 		atomic_fetch_add(&a->mem_used, n);
 	else if (atomic_load(&a->closed))
 		err = KP_ERR_CLOSED;
-	else if (deadline <= 0 || (int64_t)kn__now_ms() >= deadline)
+	else if (kp__deadline_until(dl) <= 0 ||
+		 (int64_t)kn__now_ms() >= kp__deadline_until(dl))
 		err = KP_ERR_BUFFER_FULL;
 	else
-		err = mem_wait(a, n, total, deadline);
+		err = mem_wait(a, n, total, kp__deadline_until(dl));
 	pthread_mutex_unlock(&a->mem_lock);
 	return err;
 }
@@ -572,7 +573,7 @@ static kp_err append_charged(kp__acc *a, const kp__append *r,
 
 /* Header checks and size limits, then the charge. */
 static kp_err append_sized(kp__acc *a, const kp__append *r,
-			   const kc_rec_header *hdrs, int64_t block_until_ms,
+			   const kc_rec_header *hdrs, kp__deadline *dl,
 			   kp__append_result *res)
 {
 	if (a->probe_err[r->magic] != KC_OK)
@@ -587,7 +588,7 @@ static kp_err append_sized(kp__acc *a, const kp__append *r,
 	if (alone > (uint64_t)a->conf.max_request_size ||
 	    alone > (uint64_t)a->conf.buffer_memory)
 		return KP_ERR_RECORD_TOO_LARGE;
-	kp_err e = mem_reserve(a, alone, block_until_ms);
+	kp_err e = mem_reserve(a, alone, dl);
 	if (e != KP_OK)
 		return e;
 	size_t charge = alone;
@@ -597,7 +598,7 @@ static kp_err append_sized(kp__acc *a, const kp__append *r,
 	return e;
 }
 
-kp_err kp__acc_append(kp__acc *a, const kp__append *r, int64_t block_until_ms,
+kp_err kp__acc_append(kp__acc *a, const kp__append *r, kp__deadline *dl,
 		      kp__append_result *res)
 {
 	if (!a || !r || !res || !r->topic || !r->topic[0] ||
@@ -633,7 +634,7 @@ kp_err kp__acc_append(kp__acc *a, const kp__append *r, int64_t block_until_ms,
 					 : KC_BYTES_NULL;
 	}
 	if (e == KP_OK)
-		e = append_sized(a, r, hdrs, block_until_ms, res);
+		e = append_sized(a, r, hdrs, dl, res);
 	if (hdrs != stack)
 		kc__free(hdrs);
 	return e;

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "deadline.h"
 #include "partitioner.h"
 
 typedef struct kp__acc kp__acc;
@@ -119,8 +120,8 @@ typedef struct kp__append_result {
 /* Append one record: choose the partition when r->partition is
  * KP_PARTITION_ANY (configured partitioner, under the topic lock, with the
  * topic's sticky state), charge buffer.memory (waiting until
- * block_until_ms, a kn__now_ms() deadline, for memory to be released;
- * block_until_ms 0 never waits), then encode the record into the
+ * the deadline, fixed at this wait if it is not yet, for memory to be
+ * released; dl NULL never waits), then encode the record into the
  * partition's open batch, opening a new one when it would pass batch.size
  * (a lone record larger than batch.size gets a batch of its own) or when
  * r->magic differs from the open batch's.
@@ -140,7 +141,7 @@ typedef struct kp__append_result {
  * full one is sealed (compressed) on the calling thread before returning,
  * with no lock held (accumulator_seal.c).
  * Thread: any. */
-kp_err kp__acc_append(kp__acc *a, const kp__append *r, int64_t block_until_ms,
+kp_err kp__acc_append(kp__acc *a, const kp__append *r, kp__deadline *dl,
 		      kp__append_result *res);
 
 /* Call fn for every tp created so far, in creation order. tps created

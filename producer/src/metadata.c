@@ -194,7 +194,7 @@ static void deadline_to_timespec(int64_t deadline_ms, struct timespec *ts)
 	ts->tv_nsec = (long)(deadline_ms % 1000) * 1000000L;
 }
 
-kp_err kp__md_topic_get(kp__md *md, const char *topic, int64_t deadline_ms,
+kp_err kp__md_topic_get(kp__md *md, const char *topic, kp__deadline *dl,
 			kp__md_topic **out, int16_t *kafka_err)
 {
 	uint32_t h = md_hash(topic);
@@ -233,6 +233,7 @@ kp_err kp__md_topic_get(kp__md *md, const char *topic, int64_t deadline_ms,
 			pthread_mutex_lock(&md->lock);
 			continue;
 		}
+		int64_t deadline_ms = kp__deadline_until(dl);
 		if (deadline_ms <= 0 || (int64_t)kn__now_ms() >= deadline_ms) {
 			err = KP_ERR_UNKNOWN_TOPIC;
 			break;

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "deadline.h"
 #include "kafkit/messages.h"
 #include "kafkit/producer.h"
 
@@ -55,14 +56,14 @@ void kp__md_destroy(kp__md *md);
 
 /* A reference to `topic`'s snapshot in *out, registering the topic as one
  * the producer uses. When it is not known yet (or the last Metadata gave
- * it no partitions), ask the sender for Metadata and wait until
- * deadline_ms (kn__now_ms() clock; 0: do not wait).
+ * it no partitions), ask the sender for Metadata and wait until the
+ * deadline (NULL: do not wait; fixed now if it is not yet).
  * Returns KP_OK (put *out back with kp__md_topic_put()),
  * KP_ERR_UNKNOWN_TOPIC (not known by the deadline, or Metadata answered
  * with a non-retriable error for it: *kafka_err, when not NULL, gets that
  * ErrorCode, else 0), KP_ERR_CLOSED (kp__md_close() was called),
  * KP_ERR_NOMEM. Thread: any. */
-kp_err kp__md_topic_get(kp__md *md, const char *topic, int64_t deadline_ms,
+kp_err kp__md_topic_get(kp__md *md, const char *topic, kp__deadline *dl,
 			kp__md_topic **out, int16_t *kafka_err);
 
 /* Drop a reference from kp__md_topic_get() or kp__md_topic_peek(). NULL

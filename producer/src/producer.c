@@ -216,12 +216,11 @@ kp_err kp_send(kp_producer *p, const kp_record *rec, kp_delivery_cb cb,
 	    (r.value && r.value_len > INT32_MAX))
 		return refuse(p, &r, r.partition, KP_ERR_RECORD_TOO_LARGE, 0);
 	/* The sender thread never blocks (delivery callbacks send too). */
-	int64_t deadline = kp__on_sender_thread(p)
-				   ? 0
-				   : (int64_t)kn__now_ms() + p->conf.max_block_ms;
+	kp__deadline deadline = {
+		.budget_ms = kp__on_sender_thread(p) ? 0 : p->conf.max_block_ms};
 	kp__md_topic *t = NULL;
 	int16_t kerr = 0;
-	kp_err err = kp__md_topic_get(p->md, r.topic, deadline, &t, &kerr);
+	kp_err err = kp__md_topic_get(p->md, r.topic, &deadline, &t, &kerr);
 	if (err != KP_OK)
 		return refuse(p, &r, r.partition, err, kerr);
 	if (r.partition >= t->count) {
@@ -249,7 +248,7 @@ kp_err kp_send(kp_producer *p, const kp_record *rec, kp_delivery_cb cb,
 	};
 	atomic_fetch_add(&p->outstanding, 1);
 	kp__append_result res;
-	err = kp__acc_append(p->acc, &a, deadline, &res);
+	err = kp__acc_append(p->acc, &a, &deadline, &res);
 	kp__md_topic_put(t);
 	if (err != KP_OK) {
 		outstanding_sub(p, 1);
@@ -379,8 +378,8 @@ kp_err kp_partitions_for(kp_producer *p, const char *topic,
 		return KP_ERR_WRONG_THREAD;
 	int64_t wait = timeout_ms < 0 ? p->conf.max_block_ms : timeout_ms;
 	kp__md_topic *t = NULL;
-	kp_err err = kp__md_topic_get(p->md, topic,
-				      (int64_t)kn__now_ms() + wait, &t, NULL);
+	kp__deadline dl = {.budget_ms = wait};
+	kp_err err = kp__md_topic_get(p->md, topic, &dl, &t, NULL);
 	if (err != KP_OK)
 		return err == KP_ERR_CLOSED ? KP_ERR_UNKNOWN_TOPIC : err;
 	kp_partition_info *v = kc__malloc((size_t)t->count * sizeof(*v));

@@ -194,7 +194,8 @@ START_TEST(size_limits)
 	a = acc_new(&c);
 	r = rec("t", 0, NULL, value_of(2000));
 	/* Never blocks, even with a deadline. */
-	ck_assert_int_eq(kp__acc_append(a, &r, (int64_t)kn__now_ms() + 10000,
+	ck_assert_int_eq(kp__acc_append(a, &r,
+					&(kp__deadline){.budget_ms = 10000},
 					&res),
 			 KP_ERR_RECORD_TOO_LARGE);
 	ck_assert_uint_eq(kp__acc_memory_used(a), 0);
@@ -261,11 +262,38 @@ START_TEST(buffer_full_times_out)
 	kp__append r = rec("t", 0, NULL, value_of(200));
 	kp__append_result res;
 	uint64_t t0 = kn__now_ms();
-	ck_assert_int_eq(kp__acc_append(a, &r, (int64_t)t0 + 60, &res),
+	ck_assert_int_eq(kp__acc_append(
+			 a, &r, &(kp__deadline){.until_ms = (int64_t)t0 + 60}, &res),
 			 KP_ERR_BUFFER_FULL);
 	uint64_t waited = kn__now_ms() - t0;
 	ck_assert_uint_ge(waited, 60);
 	ck_assert_uint_lt(waited, 2000);
+	acc_done(a);
+}
+END_TEST
+
+/* max.block.ms is one budget for every wait of a send: it starts at the
+ * first wait (a send that never waits reads no clock), and a later wait
+ * of the same send gets what is left, here nothing. */
+START_TEST(block_budget_starts_at_first_wait)
+{
+	kp__acc *a = full_acc();
+	kp__append r = rec("t", 0, NULL, value_of(200));
+	kp__append_result res;
+	kp__deadline dl = {.budget_ms = 60};
+	uint64_t t0 = kn__now_ms();
+	ck_assert_int_eq(kp__acc_append(a, &r, &dl, &res), KP_ERR_BUFFER_FULL);
+	ck_assert_int_ge(dl.until_ms, (int64_t)t0 + 60);
+	ck_assert_uint_ge(kn__now_ms() - t0, 60);
+	int64_t until = dl.until_ms;
+	uint64_t t1 = kn__now_ms();
+	ck_assert_int_eq(kp__acc_append(a, &r, &dl, &res), KP_ERR_BUFFER_FULL);
+	ck_assert_int_eq(dl.until_ms, until);
+	ck_assert_uint_lt(kn__now_ms() - t1, 30);
+	/* No budget: no wait, no deadline. */
+	kp__deadline none = {0};
+	ck_assert_int_eq(kp__acc_append(a, &r, &none, &res), KP_ERR_BUFFER_FULL);
+	ck_assert_int_eq(none.until_ms, 0);
 	acc_done(a);
 }
 END_TEST
@@ -306,7 +334,9 @@ START_TEST(blocked_append_released)
 				 0);
 		kp__append r = rec("t", 0, NULL, value_of(200));
 		kp__append_result res;
-		kp_err e = kp__acc_append(a, &r, (int64_t)t0 + 10000, &res);
+		kp_err e = kp__acc_append(
+			a, &r, &(kp__deadline){.until_ms = (int64_t)t0 + 10000},
+			&res);
 		uint64_t waited = kn__now_ms() - t0;
 		ck_assert_int_eq(e, close ? KP_ERR_CLOSED : KP_OK);
 		ck_assert_uint_ge(waited, 45);
@@ -332,8 +362,8 @@ static void *big_appender(void *p)
 	r.value = kc_bytes_of(big, sizeof big);
 	kp__append_result res;
 	atomic_store(&b->started, 1);
-	b->result = kp__acc_append(b->a, &r, (int64_t)kn__now_ms() + 10000,
-				   &res);
+	b->result = kp__acc_append(b->a, &r,
+				   &(kp__deadline){.budget_ms = 10000}, &res);
 	return NULL;
 }
 
@@ -374,7 +404,7 @@ START_TEST(memory_waiters_in_order)
 	kp__append r = rec("t", 0, NULL, value_of(200));
 	kp__append_result res;
 	ck_assert_int_eq(kp__acc_append(a, &r, 0, &res), KP_ERR_BUFFER_FULL);
-	ck_assert_int_eq(kp__acc_append(a, &r, (int64_t)kn__now_ms() + 30,
+	ck_assert_int_eq(kp__acc_append(a, &r, &(kp__deadline){.budget_ms = 30},
 					&res),
 			 KP_ERR_BUFFER_FULL);
 	ck_assert_uint_eq(kp__acc_memory_used(a), used);
@@ -606,6 +636,7 @@ static Suite *suite(void)
 	tcase_add_test(t, record_larger_than_batch_size);
 	tcase_add_test(t, size_limits);
 	tcase_add_test(t, buffer_full_times_out);
+	tcase_add_test(t, block_budget_starts_at_first_wait);
 	tcase_add_test(t, blocked_append_released);
 	tcase_add_test(t, memory_waiters_in_order);
 	tcase_add_test(t, sticky_through_accumulator);

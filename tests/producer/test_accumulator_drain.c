@@ -301,7 +301,8 @@ static void *ct_appender(void *p)
 		r.opaque = (void *)(uintptr_t)(arg->id * CT_RECORDS + i);
 		kp__append_result res;
 		kp_err e = kp__acc_append(arg->st->a, &r,
-					  (int64_t)kn__now_ms() + 30000, &res);
+					  &(kp__deadline){.budget_ms = 30000},
+					  &res);
 		ck_assert_int_eq(e, KP_OK);
 	}
 	atomic_fetch_add(&arg->st->appenders_done, 1);

@@ -129,8 +129,9 @@ START_TEST(test_topic_errors)
 	/* TOPIC_AUTHORIZATION_FAILED (29): waiters fail with it. */
 	fixture(&f, "bad", 29, 0, leaders);
 	ck_assert_int_eq(kp__md_apply(md, &f.resp), KP_OK);
-	ck_assert_int_eq(kp__md_topic_get(md, "bad", 5000 + (int64_t)kn__now_ms(),
-					  &t, &kerr),
+	ck_assert_int_eq(kp__md_topic_get(md, "bad",
+					  &(kp__deadline){.budget_ms = 5000}, &t,
+					  &kerr),
 			 KP_ERR_UNKNOWN_TOPIC);
 	ck_assert_int_eq(kerr, 29);
 	/* A topic nobody asked for is ignored. */
@@ -158,8 +159,8 @@ static void *wait_topic(void *arg)
 {
 	waiter *w = arg;
 	kp__md_topic *t = NULL;
-	w->err = kp__md_topic_get(w->md, "late", (int64_t)kn__now_ms() + 5000,
-				  &t, NULL);
+	w->err = kp__md_topic_get(w->md, "late",
+				  &(kp__deadline){.budget_ms = 5000}, &t, NULL);
 	if (w->err == KP_OK) {
 		w->count = t->count;
 		kp__md_topic_put(t);
@@ -187,7 +188,7 @@ START_TEST(test_waiters_wake_on_apply_and_close)
 	kp__md_topic *t;
 	kp__md_close(md);
 	ck_assert_int_eq(kp__md_topic_get(md, "never",
-					  (int64_t)kn__now_ms() + 5000, &t,
+					  &(kp__deadline){.budget_ms = 5000}, &t,
 					  NULL),
 			 KP_ERR_CLOSED);
 	kp__md_destroy(md);
@@ -200,7 +201,9 @@ START_TEST(test_timeout_waits_the_deadline)
 	ck_assert_int_eq(kp__md_new(&md, NULL, NULL), KP_OK);
 	kp__md_topic *t;
 	uint64_t t0 = kn__now_ms();
-	ck_assert_int_eq(kp__md_topic_get(md, "x", (int64_t)t0 + 150, &t, NULL),
+	ck_assert_int_eq(kp__md_topic_get(
+			 md, "x", &(kp__deadline){.until_ms = (int64_t)t0 + 150},
+			 &t, NULL),
 			 KP_ERR_UNKNOWN_TOPIC);
 	ck_assert_uint_ge(kn__now_ms() - t0, 150);
 	kp__md_destroy(md);
